@@ -1,0 +1,45 @@
+# citybus: the two commands are `make demo` and `make test`.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+KAFKA_LIB := deploy/kafka/target/lib
+KAFKA_STAMP := $(KAFKA_LIB)/.fetched
+
+.PHONY: venv kafka-jars demo test unit integration bench lint schemas-check clean
+
+venv: $(STAMP)
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+kafka-jars: $(KAFKA_STAMP)
+$(KAFKA_STAMP): deploy/kafka/pom.xml
+	cd deploy/kafka && mvn -q -B dependency:copy-dependencies -DoutputDirectory=target/lib -Dmdep.overWriteReleases=false
+	@touch $(KAFKA_STAMP)
+
+lint: venv
+	$(BIN)/lint-imports
+
+schemas-check: venv
+	$(BIN)/citybus schemas check
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+test: venv kafka-jars
+	$(BIN)/lint-imports
+	$(BIN)/citybus schemas check
+	$(BIN)/pytest -q -p no:cacheprovider tests
+
+demo: venv kafka-jars
+	$(BIN)/citybus demo
+
+bench: venv kafka-jars
+	$(BIN)/citybus bench
+
+clean:
+	rm -rf $(VENV) deploy/kafka/target .citybus

@@ -1,0 +1,109 @@
+"""Identifiers and field forms fixed by bus.md: resident ids, enterprise ids, cities, months, money."""
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from citybus.errors import ValidationError
+
+__all__ = [
+    "resident_id_check_char",
+    "validate_resident_id",
+    "enterprise_id_check_char",
+    "validate_enterprise_id",
+    "validate_city_code",
+    "validate_month",
+    "month_index",
+    "month_from_index",
+    "to_money",
+    "money_str",
+    "CENT",
+]
+
+CENT = Decimal("0.01")
+_RESIDENT_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_RESIDENT_CHECK = "10X98765432"
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_CITY = re.compile(r"^\d{6}$")
+_MAX_MONEY = Decimal("999999999999.99")  # decimal(14,2)
+
+
+def resident_id_check_char(first17: str) -> str:
+    total = sum(int(d) * w for d, w in zip(first17, _RESIDENT_WEIGHTS))
+    return _RESIDENT_CHECK[total % 11]
+
+
+def validate_resident_id(value: object, field: str = "resident_id") -> str:
+    if not isinstance(value, str) or len(value) != 18:
+        raise ValidationError(field, "GB 11643: must be 18 characters", value)
+    if not value[:17].isdigit() or not value[:17].isascii():
+        raise ValidationError(field, "GB 11643: first 17 characters must be digits", value)
+    expected = resident_id_check_char(value[:17])
+    if value[17] != expected:
+        raise ValidationError(field, f"GB 11643: check character must be {expected!r}", value)
+    return value
+
+
+def enterprise_id_check_char(first17: str) -> str:
+    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS))
+    check = 31 - total % 31
+    return _USCC_ALPHABET[0 if check == 31 else check]
+
+
+def validate_enterprise_id(value: object, field: str = "subject_id") -> str:
+    if not isinstance(value, str) or len(value) != 18:
+        raise ValidationError(field, "GB 32100: must be 18 characters", value)
+    bad = [c for c in value if c not in _USCC_ALPHABET]
+    if bad:
+        raise ValidationError(field, f"GB 32100: character {bad[0]!r} is not in the code alphabet", value)
+    expected = enterprise_id_check_char(value[:17])
+    if value[17] != expected:
+        raise ValidationError(field, f"GB 32100: check character must be {expected!r}", value)
+    return value
+
+
+def validate_city_code(value: object, known: "frozenset[str] | set[str] | None" = None, field: str = "city") -> str:
+    """Six digits; when `known` is given, also one of the registry's cities (else UNKNOWN_CITY)."""
+    if not isinstance(value, str) or not _CITY.match(value):
+        raise ValidationError(field, "must be a 6-digit administrative division code", value)
+    if known is not None and value not in known:
+        raise ValidationError(field, "not a city in the participant registry", value, reason_code="UNKNOWN_CITY")
+    return value
+
+
+def validate_month(value: object, field: str = "month") -> str:
+    if not isinstance(value, str) or not _MONTH.match(value):
+        raise ValidationError(field, "must be YYYY-MM", value)
+    return value
+
+
+def month_index(month: str) -> int:
+    """Months since 0000-01, so that consecutive months are consecutive integers."""
+    return int(month[:4]) * 12 + int(month[5:7]) - 1
+
+
+def month_from_index(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def to_money(value: object, field: str = "amount", minimum: Decimal | None = Decimal(0)) -> Decimal:
+    """A CNY amount as a Decimal with exactly two places, inside decimal(14,2)."""
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise ValidationError(field, "must be a decimal amount", value) from exc
+    if not amount.is_finite():
+        raise ValidationError(field, "must be a finite amount", value)
+    if amount != amount.quantize(CENT):
+        raise ValidationError(field, "at most two decimal places", value)
+    if minimum is not None and amount < minimum:
+        raise ValidationError(field, f"must be >= {minimum}", value)
+    if abs(amount) > _MAX_MONEY:
+        raise ValidationError(field, "exceeds decimal(14,2)", value)
+    return amount.quantize(CENT)
+
+
+def money_str(amount: Decimal) -> str:
+    return str(amount.quantize(CENT, rounding=ROUND_HALF_UP))

@@ -1,0 +1,57 @@
+"""One root exception for everything citybus raises; each carries what an operator needs."""
+from __future__ import annotations
+
+__all__ = [
+    "CitybusError",
+    "ValidationError",
+    "CodecError",
+    "UndecodableError",
+    "UnknownSchemaError",
+    "WrongTypeError",
+    "ConfigurationError",
+    "BrokerError",
+]
+
+
+class CitybusError(Exception):
+    """Root of every citybus error."""
+
+    reason_code = "ERROR"
+
+
+class ValidationError(CitybusError):
+    """A field breaks a rule of the contract. `reason_code` is one of bus.md's codes."""
+
+    def __init__(self, field: str, rule: str, value: object = None, reason_code: str = "INVALID_FIELD") -> None:
+        self.field = field
+        self.rule = rule
+        self.value = value
+        self.reason_code = reason_code
+        shown = "" if value is None else f" (got {value!r})"
+        super().__init__(f"{field}: {rule}{shown}")
+
+
+class CodecError(CitybusError):
+    """Bytes on the wire could not be turned into a record."""
+
+    reason_code = "UNDECODABLE"
+
+
+class UndecodableError(CodecError):
+    reason_code = "UNDECODABLE"
+
+
+class UnknownSchemaError(CodecError):
+    reason_code = "UNKNOWN_SCHEMA"
+
+
+class WrongTypeError(CodecError):
+    reason_code = "WRONG_TYPE"
+
+
+class ConfigurationError(CitybusError):
+    reason_code = "CONFIGURATION"
+
+
+class BrokerError(CitybusError):
+    reason_code = "BROKER"
