@@ -1,0 +1,103 @@
+"""What the lag monitor tells operators: per group a status, a reason, figures and history."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from citybus.domain.lag.sample import GroupStatus, PartitionStatus
+
+__all__ = ["LagPoint", "PartitionReport", "GroupReport", "LagReport", "roll_up"]
+
+
+class LagPoint(NamedTuple):
+    """One point of a group's lag-over-time series: total messages, worst seconds."""
+
+    at_ms: int
+    lag_messages: int
+    lag_seconds: float | None
+
+
+@dataclass(frozen=True)
+class PartitionReport:
+    topic: str
+    partition: int
+    committed: int | None
+    log_start: int
+    end: int
+    lag_messages: int
+    lag_seconds: float | None
+    status: PartitionStatus
+    reason: str
+    at_ms: int
+
+
+@dataclass(frozen=True)
+class GroupReport:
+    group: str
+    status: GroupStatus
+    reason: str
+    lag_messages: int
+    lag_seconds: float | None
+    max_lag_seconds: float | None
+    active: bool | None
+    partitions: tuple[PartitionReport, ...]
+    history: tuple[LagPoint, ...] = ()
+
+    @property
+    def worst_partition_status(self) -> PartitionStatus:
+        return max((p.status for p in self.partitions), key=lambda s: s.severity, default=PartitionStatus.OK)
+
+
+@dataclass(frozen=True)
+class LagReport:
+    at_ms: int | None
+    groups: tuple[GroupReport, ...]
+
+    def group(self, name: str) -> GroupReport:
+        for group in self.groups:
+            if group.group == name:
+                return group
+        raise KeyError(name)
+
+
+def roll_up(
+    group: str,
+    partitions: Iterable[PartitionReport],
+    *,
+    max_lag_seconds: float | None = None,
+    active: bool | None = None,
+    history: tuple[LagPoint, ...] = (),
+) -> GroupReport:
+    """A group takes its worst partition's status; STALL, STOP and REWIND show as ERR."""
+    ordered = tuple(sorted(partitions, key=lambda p: (p.topic, p.partition)))
+    seconds = [p.lag_seconds for p in ordered if p.lag_seconds is not None]
+    worst = max(
+        ordered,
+        key=lambda p: (p.status.severity, p.lag_seconds or 0.0, p.lag_messages),
+        default=None,
+    )
+    if worst is None:
+        status, reason = GroupStatus.OK, "no committed offsets"
+    else:
+        status = worst.status.group_status
+        if status is GroupStatus.OK:
+            reason = "all partitions OK"
+            if all(p.lag_messages == 0 for p in ordered):
+                reason = "caught up"
+        else:
+            reason = f"{worst.topic}[{worst.partition}] {worst.status.value}: {worst.reason}"
+            others = sum(1 for p in ordered if p.status is not PartitionStatus.OK) - 1
+            if others:
+                reason += f" (+{others} more partition{'s' if others > 1 else ''} not OK)"
+    return GroupReport(
+        group=group,
+        status=status,
+        reason=reason,
+        lag_messages=sum(p.lag_messages for p in ordered),
+        lag_seconds=max(seconds) if seconds else None,
+        max_lag_seconds=max_lag_seconds,
+        active=active,
+        partitions=ordered,
+        history=history,
+    )
