@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -67,7 +68,10 @@ def _pid_alive(pid: int) -> bool:
 
 
 class LocalKafka:
-    """Start, find and stop a local KRaft cluster of `nodes` JVMs (1, or 3 for fault tests)."""
+    """Start, find and stop a local KRaft cluster of `nodes` JVMs (1, or 3 for fault tests).
+
+    The cluster is disposable: `up` after `down` starts with empty logs.
+    """
 
     def __init__(self, directory: Path, lib_dir: Path, nodes: int = 1, heap: str = "768m") -> None:
         if nodes not in (1, 3):
@@ -93,6 +97,8 @@ class LocalKafka:
             return info
         self.down()  # a half-dead earlier cluster: clear it
         self._check_jars()
+        for old in self.directory.glob("node*"):  # the local cluster is disposable: start clean
+            shutil.rmtree(old, ignore_errors=True)
         ports = [(free_port(), free_port()) for _ in range(self.nodes)]
         voters = ",".join(f"{i + 1}@127.0.0.1:{ctl}" for i, (_, ctl) in enumerate(ports))
         cluster_id = urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
@@ -165,7 +171,7 @@ class LocalKafka:
             "transaction.state.log.min.isr": isr,
             "transaction.state.log.num.partitions": 10,
             "group.initial.rebalance.delay.ms": 0,
-            "auto.create.topics.enable": "true",
+            "auto.create.topics.enable": "false",  # topics come from the catalog, a typo creates none
             "log.retention.check.interval.ms": 60000,
             "num.network.threads": 2,
             "num.io.threads": 4,
