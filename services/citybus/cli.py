@@ -1,8 +1,25 @@
-"""The one command line: `citybus ...`."""
-import typer
+"""The one command line: `citybus ...`. Each service contributes its own sub-commands."""
+from __future__ import annotations
 
-app = typer.Typer(no_args_is_help=True, help="citybus: the data-exchange bus between cities.")
+import sys
+
+import typer
+from rich.console import Console
+
+from citybus.errors import CitybusError
+from citybus.kafka.commands import kafka_app, topics_app
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(no_args_is_help=True, help="citybus: the event-driven data-exchange bus between cities.",
+                  pretty_exceptions_show_locals=False)
+app.add_typer(kafka_app, name="kafka")
+app.add_typer(topics_app, name="topics")
 
 
 def main() -> None:
-    app()
+    try:
+        app(standalone_mode=True)
+    except CitybusError as exc:  # an operator's error: one clear line, no traceback
+        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(2)

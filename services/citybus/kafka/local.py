@@ -106,7 +106,8 @@ class LocalKafka:
         for index, (port, ctl) in enumerate(ports):
             node_dir = self.directory / f"node{index + 1}"
             props = self._write_config(node_dir, index + 1, port, ctl, voters)
-            self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props), node_dir=node_dir)
+            self._java("kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(props),
+                       node_dir=node_dir)
             pids.append(self._start_node(node_dir, props))
         bootstrap = ",".join(f"127.0.0.1:{port}" for port, _ in ports)
         info = ClusterInfo(bootstrap=bootstrap, pids=pids, nodes=self.nodes, directory=str(self.directory))
