@@ -1,0 +1,153 @@
+"""All contribution state of one resident, across schemes: rules 1-4 of contributions.md.
+
+State is one `StoredRecord` per `(city, record_id)`: only what the rules need. The month
+books (which record each month retains, counts per city, duplicated months) are derived
+from it, kept up to date incrementally, and rebuilt on `from_bytes`.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from enum import StrEnum
+
+from citybus.domain.contributions.records import ACTIVE, EMPLOYEE, SCHEMES, ContributionRecord, cents
+from citybus.domain.contributions.encoding import decode_ledger, encode_ledger
+from citybus.domain.contributions.stored import RecordKey, StoredRecord
+from citybus.domain.contributions.summary import Claim, ContributionSummary, MonthBook
+from citybus.domain.ids import month_index
+from citybus.errors import ValidationError
+
+__all__ = ["ApplyOutcome", "ApplyResult", "PersonLedger", "content_digest"]
+
+
+class ApplyOutcome(StrEnum):
+    APPLIED = "APPLIED"
+    UNCHANGED = "UNCHANGED"
+    CONFLICT = "CONFLICT"  # the caller dead-letters the event as REVISION_CONFLICT
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    """`changed_schemes`: summaries that differ now (publish those). `touched_schemes`: schemes
+    whose effective records were replaced, so statement figures may differ (re-check those)."""
+
+    outcome: ApplyOutcome
+    changed_schemes: tuple[str, ...] = ()
+    touched_schemes: tuple[str, ...] = ()
+    reason: str = ""
+
+
+def content_digest(record: ContributionRecord) -> int:
+    content = "|".join((
+        record.status, record.resident_id, record.scheme, record.insured_kind, record.month,
+        str(cents(record.contribution_base)), str(cents(record.employer_amount)),
+        str(cents(record.employee_amount)), str(record.recorded_at),
+    ))
+    return zlib.crc32(content.encode())
+
+
+def _claim(key: RecordKey, stored: StoredRecord) -> Claim:
+    return (stored.kind_rank, -stored.base_cents, key[0], key[1], stored.employee_cents, stored.base_cents)
+
+
+def _ordered(schemes: set[str]) -> tuple[str, ...]:
+    return tuple(s for s in SCHEMES if s in schemes)
+
+
+class PersonLedger:
+    __slots__ = ("resident_id", "_records", "_books", "_summaries")
+
+    def __init__(self, resident_id: str, records: dict[RecordKey, StoredRecord] | None = None) -> None:
+        self.resident_id = resident_id
+        self._records: dict[RecordKey, StoredRecord] = {}
+        self._books: dict[str, MonthBook] = {}
+        self._summaries: dict[str, ContributionSummary | None] = {}
+        for key, stored in (records or {}).items():
+            self._records[key] = stored
+            if stored.active:
+                self._book(stored.scheme).add(stored.month, _claim(key, stored))
+
+    @property
+    def records(self) -> dict[RecordKey, StoredRecord]:
+        """The kept revision of every record (read-only by convention)."""
+        return self._records
+
+    def apply(self, record: ContributionRecord) -> ApplyResult:
+        if record.resident_id != self.resident_id:
+            raise ValidationError("resident_id", f"belongs to another ledger than {self.resident_id}", record.resident_id)
+        key = (record.city, record.record_id)
+        old = self._records.get(key)
+        digest = content_digest(record)
+        if old is not None and record.revision <= old.revision:
+            if record.revision < old.revision or digest == old.digest:
+                return ApplyResult(ApplyOutcome.UNCHANGED)
+            return ApplyResult(
+                ApplyOutcome.CONFLICT,
+                reason=f"revision {record.revision} of {key[0]}/{key[1]} was already seen with other content",
+            )
+        new = StoredRecord(
+            record.revision, digest, record.status == ACTIVE, record.scheme,
+            0 if record.insured_kind == EMPLOYEE else 1, month_index(record.month),
+            cents(record.contribution_base), cents(record.employee_amount),
+        )
+        self._records[key] = new
+        cells = [(s.scheme, s.month) for s in (old, new) if s is not None and s.active]
+        if not cells:
+            return ApplyResult(ApplyOutcome.APPLIED)
+        moved = len(cells) == 2 and cells[0][0] == cells[1][0] and cells[0][1] != cells[1][1]
+        summary_before = self.summary(new.scheme) if moved else None
+        before = [self._book(s).signature(m) for s, m in cells]
+        if old is not None and old.active:
+            self._books[old.scheme].remove(old.month, _claim(key, old))
+        if new.active:
+            self._book(new.scheme).add(new.month, _claim(key, new))
+        changed = {s for (s, m), sig in zip(cells, before) if self._books[s].signature(m) != sig}
+        for scheme in changed:
+            self._summaries.pop(scheme, None)
+        if moved and changed and self.summary(new.scheme) == summary_before:
+            # A changed signature in one cell always changes the summary; a record moving between
+            # two months of one scheme may not (an interior month vacated, a gap filled).
+            changed.clear()
+        return ApplyResult(ApplyOutcome.APPLIED, _ordered(changed), _ordered({s for s, _ in cells}))
+
+    def _book(self, scheme: str) -> MonthBook:
+        book = self._books.get(scheme)
+        if book is None:
+            book = self._books[scheme] = MonthBook()
+        return book
+
+    def retained_claims(self, scheme: str) -> dict[int, Claim]:
+        book = self._books.get(scheme)
+        return book.retained() if book else {}
+
+    def summary(self, scheme: str) -> ContributionSummary | None:
+        try:
+            return self._summaries[scheme]
+        except KeyError:
+            book = self._books.get(scheme)
+            result = self._summaries[scheme] = book.summary(self.resident_id, scheme) if book else None
+            return result
+
+    def summaries(self) -> tuple[ContributionSummary, ...]:
+        """Non-empty summaries, in the order of SCHEMES."""
+        return tuple(s for s in map(self.summary, SCHEMES) if s is not None)
+
+    def has_effective_records(self) -> bool:
+        return any(book.cells for book in self._books.values())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PersonLedger):
+            return NotImplemented
+        return self.resident_id == other.resident_id and self._records == other._records
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"PersonLedger({self.resident_id!r}, {len(self._records)} records)"
+
+    def to_bytes(self) -> bytes:
+        return encode_ledger(self.resident_id, self._records)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> PersonLedger:
+        return cls(*decode_ledger(data))

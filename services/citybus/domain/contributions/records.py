@@ -1,0 +1,135 @@
+"""The two input events of the aggregation, as validated domain values (contributions.md)."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass
+from decimal import Decimal
+
+from citybus.domain.ids import to_money, validate_city_code, validate_month, validate_resident_id
+from citybus.errors import ValidationError
+
+__all__ = [
+    "ACTIVE",
+    "REVERSED",
+    "STATUSES",
+    "EMPLOYEE",
+    "RESIDENT",
+    "INSURED_KINDS",
+    "SCHEMES",
+    "FIRST_MONTH",
+    "ContributionRecord",
+    "RetirementRequest",
+    "validate_contribution",
+    "validate_retirement_request",
+    "check_topic_city",
+    "cents",
+]
+
+ACTIVE, REVERSED = "ACTIVE", "REVERSED"
+STATUSES = (ACTIVE, REVERSED)
+EMPLOYEE, RESIDENT = "EMPLOYEE", "RESIDENT"
+INSURED_KINDS = (EMPLOYEE, RESIDENT)
+SCHEMES = ("PENSION", "MEDICAL", "UNEMPLOYMENT", "WORK_INJURY", "MATERNITY")
+FIRST_MONTH = "1990-01"
+_MAX_AVRO_INT = 2**31 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class ContributionRecord:
+    record_id: str
+    revision: int
+    status: str
+    resident_id: str
+    city: str
+    scheme: str
+    insured_kind: str
+    month: str
+    contribution_base: Decimal
+    employer_amount: Decimal
+    employee_amount: Decimal
+    recorded_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class RetirementRequest:
+    request_id: str
+    resident_id: str
+    city: str
+    hukou_city: str
+    retirement_date: dt.date
+    requested_at: int
+
+
+def cents(amount: Decimal) -> int:
+    """A validated amount (two places at most) as integer cents, exactly."""
+    return int(amount * 100)
+
+
+def _non_empty(value: object, field: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValidationError(field, "must be a non-empty string", value)
+
+
+def _epoch_millis(value: object, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field, "must be an integer timestamp-millis", value)
+    return value
+
+
+def _one_of(value: object, allowed: tuple[str, ...], field: str) -> None:
+    if value not in allowed:
+        raise ValidationError(field, f"must be one of {', '.join(allowed)}", value)
+
+
+def _month_of(millis: int) -> str:
+    moment = dt.datetime.fromtimestamp(millis / 1000, tz=dt.timezone.utc)
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def validate_contribution(record: ContributionRecord, known_cities: Collection[str]) -> ContributionRecord:
+    """Every rule of the ContributionRecorded table; raises ValidationError naming field and rule."""
+    _non_empty(record.record_id, "record_id")
+    revision = record.revision
+    if isinstance(revision, bool) or not isinstance(revision, int) or not 1 <= revision <= _MAX_AVRO_INT:
+        raise ValidationError("revision", "must be an integer >= 1", revision)
+    _one_of(record.status, STATUSES, "status")
+    validate_resident_id(record.resident_id)
+    validate_city_code(record.city, known_cities)
+    _one_of(record.scheme, SCHEMES, "scheme")
+    _one_of(record.insured_kind, INSURED_KINDS, "insured_kind")
+    validate_month(record.month)
+    recorded_at = _epoch_millis(record.recorded_at, "recorded_at")
+    if record.month < FIRST_MONTH:
+        raise ValidationError("month", f"must be {FIRST_MONTH} or later", record.month)
+    try:
+        latest = _month_of(recorded_at)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise ValidationError("recorded_at", "out of the representable range", recorded_at) from exc
+    if record.month > latest:
+        raise ValidationError("month", f"must not be after the month of recorded_at ({latest}, UTC)", record.month)
+    for field in ("contribution_base", "employer_amount", "employee_amount"):
+        amount = getattr(record, field)
+        if not isinstance(amount, Decimal):
+            raise ValidationError(field, "must be a Decimal amount", amount)
+        to_money(amount, field)
+    return record
+
+
+def validate_retirement_request(request: RetirementRequest, known_cities: Collection[str]) -> RetirementRequest:
+    _non_empty(request.request_id, "request_id")
+    validate_resident_id(request.resident_id)
+    validate_city_code(request.city, known_cities)
+    validate_city_code(request.hukou_city, known_cities, field="hukou_city")
+    if isinstance(request.retirement_date, dt.datetime) or not isinstance(request.retirement_date, dt.date):
+        raise ValidationError("retirement_date", "must be a date", request.retirement_date)
+    _epoch_millis(request.requested_at, "requested_at")
+    return request
+
+
+def check_topic_city(record_city: str, topic_city: str) -> None:
+    """bus.md: an event whose `city` differs from its topic's `<code>` is rejected as WRONG_CITY."""
+    if record_city != topic_city:
+        raise ValidationError(
+            "city", f"must equal the topic's city {topic_city}", record_city, reason_code="WRONG_CITY"
+        )

@@ -1,0 +1,164 @@
+"""The retirement statement: pension (payable city, transfers) and medical eligibility."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from citybus.domain.contributions.ledger import PersonLedger
+from citybus.domain.contributions.records import RetirementRequest
+from citybus.domain.ids import month_index
+from citybus.errors import ValidationError
+
+__all__ = [
+    "MedicalPolicy",
+    "DEFAULT_MEDICAL_POLICY",
+    "Transfer",
+    "PensionFigures",
+    "MedicalFigures",
+    "RetirementStatement",
+    "payable_city",
+    "retirement_statement",
+    "PENSION_ELIGIBLE_MONTHS",
+    "PAYABLE_CITY_MONTHS",
+    "POOLED_FUND_FROM",
+]
+
+PENSION_ELIGIBLE_MONTHS = 180
+PAYABLE_CITY_MONTHS = 120
+POOLED_FUND_FROM = "1998-01"
+_POOLED_FROM_INDEX = month_index(POOLED_FUND_FROM)
+_POOLED_PERCENT = 12
+
+
+@dataclass(frozen=True, slots=True)
+class MedicalPolicy:
+    """A city's medical-insurance requirement; the defaults apply where the registry sets none."""
+
+    required_total_months: int = 300
+    required_local_months: int = 120
+
+
+DEFAULT_MEDICAL_POLICY = MedicalPolicy()
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    from_city: str
+    pooled_fund: Decimal
+    individual_account: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PensionFigures:
+    total_months: int
+    months_by_city: dict[str, int]
+    eligible: bool
+    payable_city: str
+    transfers: tuple[Transfer, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MedicalFigures:
+    total_months: int
+    local_months: int
+    required_total_months: int
+    required_local_months: int
+    eligible: bool
+    shortfall_months: int
+
+
+@dataclass(frozen=True, slots=True)
+class RetirementStatement:
+    request_id: str
+    resident_id: str
+    city: str
+    hukou_city: str
+    revision: int
+    pension: PensionFigures
+    medical: MedicalFigures
+
+    @property
+    def figures(self) -> tuple[PensionFigures, MedicalFigures]:
+        return self.pension, self.medical
+
+    def same_figures(self, other: RetirementStatement) -> bool:
+        """False means a re-issue with `revision` + 1 is due."""
+        return self.figures == other.figures
+
+
+def payable_city(
+    months_by_city: Mapping[str, int], last_month_by_city: Mapping[str, int], last_city: str | None, hukou_city: str
+) -> str:
+    """国办发〔2009〕66号 as contributions.md states it; `last_month_by_city` holds month indexes."""
+    if last_city is None or last_city == hukou_city:
+        return hukou_city
+    if months_by_city[last_city] >= PAYABLE_CITY_MONTHS:
+        return last_city
+    others = sorted((c for c in months_by_city if c != last_city), key=last_month_by_city.__getitem__, reverse=True)
+    return next((c for c in others if months_by_city[c] >= PAYABLE_CITY_MONTHS), hukou_city)
+
+
+def _pension(ledger: PersonLedger, hukou_city: str) -> PensionFigures:
+    claims = ledger.retained_claims("PENSION")
+    months: dict[str, int] = {}
+    last: dict[str, int] = {}
+    pooled_base: dict[str, int] = {}
+    individual: dict[str, int] = {}
+    for month, (_, _, city, _, employee_cents, base_cents) in claims.items():
+        months[city] = months.get(city, 0) + 1
+        last[city] = max(last.get(city, month), month)
+        if month >= _POOLED_FROM_INDEX:
+            pooled_base[city] = pooled_base.get(city, 0) + base_cents
+        individual[city] = individual.get(city, 0) + employee_cents
+    last_city = claims[max(claims)][2] if claims else None
+    payable = payable_city(months, last, last_city, hukou_city)
+    transfers = tuple(
+        Transfer(
+            from_city=city,
+            # 12% of the base sum, rounded half-up once: (x * 12 + 50) // 100 on cents, x >= 0
+            pooled_fund=Decimal((pooled_base.get(city, 0) * _POOLED_PERCENT + 50) // 100).scaleb(-2),
+            individual_account=Decimal(individual[city]).scaleb(-2),
+        )
+        for city in sorted(months)
+        if city != payable
+    )
+    total = len(claims)
+    return PensionFigures(total, dict(sorted(months.items())), total >= PENSION_ELIGIBLE_MONTHS, payable, transfers)
+
+
+def _medical(ledger: PersonLedger, city: str, policy: MedicalPolicy) -> MedicalFigures:
+    claims = ledger.retained_claims("MEDICAL")
+    total = len(claims)
+    local = sum(1 for claim in claims.values() if claim[2] == city)
+    need_total, need_local = policy.required_total_months, policy.required_local_months
+    return MedicalFigures(
+        total_months=total,
+        local_months=local,
+        required_total_months=need_total,
+        required_local_months=need_local,
+        eligible=total >= need_total and local >= need_local,
+        shortfall_months=max(need_total - total, need_local - local, 0),
+    )
+
+
+def retirement_statement(
+    ledger: PersonLedger,
+    request: RetirementRequest,
+    policies: Mapping[str, MedicalPolicy] | None = None,
+    revision: int = 1,
+) -> RetirementStatement:
+    """Built from everything the ledger holds now. `policies`: city -> MedicalPolicy from the
+    participant registry; a city absent from it gets DEFAULT_MEDICAL_POLICY."""
+    if request.resident_id != ledger.resident_id:
+        raise ValidationError("resident_id", f"does not match the ledger of {ledger.resident_id}", request.resident_id)
+    policy = (policies or {}).get(request.city, DEFAULT_MEDICAL_POLICY)
+    return RetirementStatement(
+        request_id=request.request_id,
+        resident_id=request.resident_id,
+        city=request.city,
+        hukou_city=request.hukou_city,
+        revision=revision,
+        pension=_pension(ledger, request.hukou_city),
+        medical=_medical(ledger, request.city, policy),
+    )

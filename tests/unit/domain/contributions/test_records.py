@@ -1,0 +1,116 @@
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from citybus.domain.contributions import (
+    check_topic_city,
+    validate_contribution,
+    validate_retirement_request,
+)
+from citybus.errors import ValidationError
+
+from .factories import CITIES, P, RECORDED_AT, rec, request
+
+BAD_CHECK = P[:17] + ("0" if P[17] != "0" else "1")
+JAN_2025_START = int(dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc).timestamp() * 1000)
+
+
+def test_a_valid_record_passes():
+    record = rec()
+    assert validate_contribution(record, CITIES) is record
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "rule", "reason_code"),
+    [
+        ({"record_id": ""}, "record_id", "non-empty", "INVALID_FIELD"),
+        ({"record_id": None}, "record_id", "non-empty", "INVALID_FIELD"),
+        ({"revision": 0}, "revision", ">= 1", "INVALID_FIELD"),
+        ({"revision": -3}, "revision", ">= 1", "INVALID_FIELD"),
+        ({"revision": True}, "revision", "integer", "INVALID_FIELD"),
+        ({"revision": "2"}, "revision", "integer", "INVALID_FIELD"),
+        ({"status": "CANCELLED"}, "status", "ACTIVE, REVERSED", "INVALID_FIELD"),
+        ({"resident_id": BAD_CHECK}, "resident_id", "check character", "INVALID_FIELD"),
+        ({"resident_id": "44030119650101001"}, "resident_id", "18 characters", "INVALID_FIELD"),
+        ({"city": "4403"}, "city", "6-digit", "INVALID_FIELD"),
+        ({"city": "999999"}, "city", "registry", "UNKNOWN_CITY"),
+        ({"scheme": "HOUSING_FUND"}, "scheme", "PENSION", "INVALID_FIELD"),
+        ({"insured_kind": "RETIRED"}, "insured_kind", "EMPLOYEE, RESIDENT", "INVALID_FIELD"),
+        ({"month": "2010-13"}, "month", "YYYY-MM", "INVALID_FIELD"),
+        ({"month": "2010-1"}, "month", "YYYY-MM", "INVALID_FIELD"),
+        ({"month": "1989-12"}, "month", "1990-01 or later", "INVALID_FIELD"),
+        ({"month": "2025-02"}, "month", "recorded_at", "INVALID_FIELD"),
+        ({"recorded_at": "yesterday"}, "recorded_at", "timestamp-millis", "INVALID_FIELD"),
+        ({"recorded_at": 10**20}, "recorded_at", "range", "INVALID_FIELD"),
+        ({"contribution_base": Decimal("-0.01")}, "contribution_base", ">= 0", "INVALID_FIELD"),
+        ({"contribution_base": Decimal("1.001")}, "contribution_base", "two decimal", "INVALID_FIELD"),
+        ({"employer_amount": Decimal("-1")}, "employer_amount", ">= 0", "INVALID_FIELD"),
+        ({"employer_amount": Decimal("NaN")}, "employer_amount", "finite", "INVALID_FIELD"),
+        ({"employee_amount": Decimal("0.125")}, "employee_amount", "two decimal", "INVALID_FIELD"),
+        ({"employee_amount": Decimal("1E+13")}, "employee_amount", "decimal(14,2)", "INVALID_FIELD"),
+        ({"employee_amount": 80.0}, "employee_amount", "Decimal", "INVALID_FIELD"),
+    ],
+)
+def test_each_contribution_rule_names_its_field(changes, field, rule, reason_code):
+    with pytest.raises(ValidationError) as caught:
+        validate_contribution(dataclasses.replace(rec(), **changes), CITIES)
+    assert caught.value.field == field
+    assert rule in caught.value.rule
+    assert caught.value.reason_code == reason_code
+    assert field in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("month", "recorded_at", "valid"),
+    [
+        ("1990-01", RECORDED_AT, True),
+        ("2025-01", JAN_2025_START, True),  # the month of recorded_at itself, from its first millisecond
+        ("2024-12", JAN_2025_START - 1, True),
+        ("2025-01", JAN_2025_START - 1, False),  # 2024-12-31T23:59:59.999Z: still December in UTC
+    ],
+)
+def test_month_is_bounded_by_the_utc_month_of_recorded_at(month, recorded_at, valid):
+    record = rec(month=month, recorded_at=recorded_at)
+    if valid:
+        validate_contribution(record, CITIES)
+    else:
+        with pytest.raises(ValidationError, match="month"):
+            validate_contribution(record, CITIES)
+
+
+@pytest.mark.parametrize("amount", ["0", "0.00", "12.5", "999999999999.99"])
+def test_amount_edges_accepted(amount):
+    validate_contribution(rec(base=amount, employer=amount, employee=amount), CITIES)
+
+
+def test_topic_city_mismatch_is_wrong_city():
+    check_topic_city("440300", "440300")
+    with pytest.raises(ValidationError) as caught:
+        check_topic_city("440300", "442000")
+    assert (caught.value.field, caught.value.reason_code) == ("city", "WRONG_CITY")
+
+
+def test_a_valid_retirement_request_passes():
+    validate_retirement_request(request(), CITIES)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "reason_code"),
+    [
+        ({"request_id": ""}, "request_id", "INVALID_FIELD"),
+        ({"resident_id": BAD_CHECK}, "resident_id", "INVALID_FIELD"),
+        ({"city": "123456"}, "city", "UNKNOWN_CITY"),
+        ({"city": "12345X"}, "city", "INVALID_FIELD"),
+        ({"hukou_city": "110000"}, "hukou_city", "UNKNOWN_CITY"),
+        ({"hukou_city": ""}, "hukou_city", "INVALID_FIELD"),
+        ({"retirement_date": "2025-03-01"}, "retirement_date", "INVALID_FIELD"),
+        ({"retirement_date": dt.datetime(2025, 3, 1)}, "retirement_date", "INVALID_FIELD"),
+        ({"requested_at": 1.5}, "requested_at", "INVALID_FIELD"),
+    ],
+)
+def test_each_retirement_rule_names_its_field(changes, field, reason_code):
+    with pytest.raises(ValidationError) as caught:
+        validate_retirement_request(dataclasses.replace(request(), **changes), CITIES)
+    assert (caught.value.field, caught.value.reason_code) == (field, reason_code)
