@@ -87,6 +87,17 @@ def _store_for(root: Path) -> SchemaStore:
     return SchemaStore(root)
 
 
+_last: tuple[str | None, SchemaStore] | None = None
+
+
 def default_store() -> SchemaStore:
-    """The store of `default_schemas_dir()`, loaded once per directory."""
-    return _store_for(default_schemas_dir().resolve())
+    """The store of `default_schemas_dir()`, loaded once per directory.
+
+    Cheap enough for every call: the directory is looked at again only when
+    `CITYBUS_SCHEMAS_DIR` changed since the last call.
+    """
+    global _last
+    configured = os.environ.get(SCHEMAS_DIR_VARIABLE)
+    if _last is None or _last[0] != configured:
+        _last = (configured, _store_for(default_schemas_dir().resolve()))
+    return _last[1]
