@@ -83,6 +83,8 @@ def deadline_after(now_ms: int, working_days: int, working_day_ms: int | None = 
     if working_day_ms is not None:
         return now_ms + working_days * working_day_ms
     weeks, rest = divmod(working_days, 5)
+    if weeks and not rest:  # land on the last working day itself, not on the weekend after it
+        weeks, rest = weeks - 1, 5
     day = now_ms // MS_PER_DAY + 7 * weeks  # any 7 calendar days hold exactly 5 working days
     while rest:
         day += 1
