@@ -40,8 +40,11 @@ def _send(saga: SagaState, scope: ScopeState, step: StepState, policy: SagaPolic
     return scope.with_step(sent), [command]
 
 
-def _send_next(saga: SagaState, scope: ScopeState, policy: SagaPolicy, now: int) -> Progress | None:
-    waiting = next((s for s in scope.steps if s.status == StepStatus.PENDING), None)
+def _send_next(saga: SagaState, scope: ScopeState, policy: SagaPolicy, now: int, reverts: bool) -> Progress | None:
+    """Send the next step not sent yet: forward steps in order, or, compensating, the reverts in order."""
+    waiting = next(
+        (s for s in scope.steps if s.status == StepStatus.PENDING and (s.step in REVERT_STEPS) == reverts), None
+    )
     return None if waiting is None else _send(saga, scope, waiting, policy, now)
 
 
@@ -66,7 +69,7 @@ def _decide_failure(saga: SagaState, scope: ScopeState, step: StepState, policy:
         for revert, party in COMPENSATION[step.step]
     )
     scope = replace(scope, status=ScopeStatus.REVERTING, reason=reason, steps=scope.steps + reverts)
-    progress = _send_next(saga, scope, policy, now)
+    progress = _send_next(saga, scope, policy, now, reverts=True)
     assert progress is not None
     return progress
 
@@ -88,7 +91,7 @@ def scope_on_reply(saga: SagaState, scope: ScopeState, reply: ReplyReceived, pol
     scope = scope.with_step(replace(step, status=StepStatus.DONE, deadline=None, reason=reply.reason))
     if step.step == Step.TRANSFER_OUT:
         scope = replace(scope, package=dict(reply.package))
-    progress = _send_next(saga, scope, policy, now)
+    progress = _send_next(saga, scope, policy, now, reverts=False)
     return progress if progress is not None else (replace(scope, status=ScopeStatus.COMPLETED), [])
 
 
@@ -103,7 +106,7 @@ def _on_revert_reply(
         scope = scope.with_step(replace(step, status=StepStatus.FAILED, reason=reply.reason))
         return replace(scope, status=_compensation_status(scope, policy)), []
     scope = scope.with_step(replace(step, status=StepStatus.DONE, deadline=None, reason=reply.reason))
-    progress = _send_next(saga, scope, policy, now)
+    progress = _send_next(saga, scope, policy, now, reverts=True)
     if progress is None:
         return replace(scope, status=ScopeStatus.REVERTED), []
     scope, commands = progress
