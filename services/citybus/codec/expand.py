@@ -14,7 +14,7 @@ from typing import Any
 
 from citybus.codec.errors import SchemaError
 
-__all__ = ["PRIMITIVES", "REFERENCES_ATTRIBUTE", "expand_schema", "full_name_of"]
+__all__ = ["PRIMITIVES", "REFERENCES_ATTRIBUTE", "Resolve", "expand_schema", "full_name_of"]
 
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 REFERENCES_ATTRIBUTE = "references"

@@ -16,7 +16,7 @@ from typing import Any
 import fastavro
 
 from citybus.codec.errors import SchemaError
-from citybus.codec.expand import expand_schema, full_name_of
+from citybus.codec.expand import Resolve, expand_schema, full_name_of
 from citybus.codec.fingerprint import fingerprint64, parsing_canonical_form
 
 __all__ = ["ROOT_NAMESPACE", "LoadedSchemas", "StoredSchema", "load_schemas"]
@@ -103,7 +103,7 @@ def _read(root: Path, path: Path) -> tuple[tuple[str, int], dict[str, Any]]:
     return (full_name, int(match["version"])), schema
 
 
-def _store(full_name: str, version: int, path: Path, schema: dict[str, Any], resolve: Any) -> StoredSchema:
+def _store(full_name: str, version: int, path: Path, schema: dict[str, Any], resolve: Resolve) -> StoredSchema:
     expanded = expand_schema(schema, resolve)
     try:
         parsed = fastavro.parse_schema(copy.deepcopy(expanded))

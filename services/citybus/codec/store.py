@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from citybus.codec.errors import SchemaError
@@ -55,7 +55,8 @@ class SchemaStore:
         """Writer schema of every record version, by its 8-byte wire fingerprint."""
         return self._by_fingerprint
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[StoredSchema]:
+        """Every version of every type, records and enums alike."""
         return iter(self._all.values())
 
     def versions(self, full_name: str) -> tuple[StoredSchema, ...]:

@@ -6,7 +6,7 @@ import pytest
 from citybus.codec import SingleObjectCodec
 from citybus.errors import CodecError, UndecodableError, UnknownSchemaError, WrongTypeError
 
-from conftest import SAMPLES
+from codec_samples import SAMPLES
 
 NAME = "citybus.insurance.ContributionRecorded"
 

@@ -14,7 +14,7 @@ import pytest
 from citybus.codec import MAGIC, SchemaStore, SingleObjectCodec, decode, encode
 from citybus.errors import ValidationError
 
-from conftest import SAMPLES
+from codec_samples import SAMPLES
 
 
 def test_samples_cover_every_record(store: SchemaStore) -> None:

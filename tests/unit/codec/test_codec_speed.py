@@ -5,7 +5,7 @@ import time
 
 from citybus.codec import SingleObjectCodec
 
-from conftest import SAMPLES
+from codec_samples import SAMPLES
 
 NAME = "citybus.insurance.ContributionRecorded"
 

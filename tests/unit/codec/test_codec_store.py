@@ -10,7 +10,7 @@ import pytest
 
 from citybus.codec import SCHEMAS_DIR_VARIABLE, SchemaError, SchemaStore, SingleObjectCodec, default_store
 
-from conftest import SAMPLES
+from codec_samples import SAMPLES
 
 REPO_SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
 
