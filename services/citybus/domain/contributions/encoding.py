@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import struct
 import zlib
+from functools import partial
 from itertools import accumulate
+from operator import sub
 
 from citybus.domain.contributions.records import SCHEMES
 from citybus.domain.contributions.stored import RecordKey, StoredRecord
@@ -24,33 +26,38 @@ __all__ = ["encode_ledger", "decode_ledger", "STATE_VERSION"]
 
 STATE_VERSION = 1
 _SCHEME_INDEX = {s: i for i, s in enumerate(SCHEMES)}
+_LEVEL = 6  # level 1: ~4x faster to compress, ~13% more bytes; the decoder reads either
+_make_stored = partial(tuple.__new__, StoredRecord)  # C-speed StoredRecord._make
 
 
-def _strings(values: list[str]) -> bytes:
+def _strings(values: tuple[str, ...] | list[str]) -> bytes:
     blobs = [v.encode() for v in values]
     return struct.pack(f"<I{len(blobs)}I", len(blobs), *map(len, blobs)) + b"".join(blobs)
 
 
 def encode_ledger(resident_id: str, records: dict[RecordKey, StoredRecord]) -> bytes:
     keys = sorted(records)
-    rows = [records[k] for k in keys]
-    cities = sorted({city for city, _ in keys})
+    n = len(keys)
+    rows = tuple(map(records.__getitem__, keys))
+    city_col, record_ids = zip(*keys) if keys else ((), ())
+    revs, digests, actives, schemes, kinds, months, bases, employees = zip(*rows) if rows else ((),) * 8
+    cities = sorted(set(city_col))
     city_index = {c: i for i, c in enumerate(cities)}
-    n = len(rows)
-    months = [r.month for r in rows]
     body = b"".join((
         _strings([resident_id]),
         _strings(cities),
-        _strings([rid for _, rid in keys]),
-        struct.pack(f"<{n}I", *(city_index[c] for c, _ in keys)),
-        bytes(r.active | r.kind_rank << 1 | _SCHEME_INDEX[r.scheme] << 2 for r in rows),
-        struct.pack(f"<{n}I", *(r.revision for r in rows)),
-        struct.pack(f"<{n}I", *(r.digest for r in rows)),
-        struct.pack(f"<{n}i", *(b - a for a, b in zip([0, *months], months))),
-        struct.pack(f"<{n}Q", *(r.base_cents for r in rows)),
-        struct.pack(f"<{n}Q", *(r.employee_cents for r in rows)),
+        _strings(record_ids),
+        struct.pack(f"<{n}I", *map(city_index.__getitem__, city_col)),
+        bytes(actives),
+        bytes(map(_SCHEME_INDEX.__getitem__, schemes)),
+        bytes(kinds),
+        struct.pack(f"<{n}I", *revs),
+        struct.pack(f"<{n}I", *digests),
+        struct.pack(f"<{n}i", *map(sub, months, (0, *months))),
+        struct.pack(f"<{n}Q", *bases),
+        struct.pack(f"<{n}Q", *employees),
     ))
-    return bytes((STATE_VERSION,)) + zlib.compress(body, 6)
+    return bytes((STATE_VERSION,)) + zlib.compress(body, _LEVEL)
 
 
 class _Reader:
@@ -66,14 +73,10 @@ class _Reader:
 
     def strings(self) -> list[str]:
         (count,) = self.take("<I")
-        lengths = self.take(f"<{count}I")
-        out = []
-        pos = self.pos
-        for length in lengths:
-            out.append(self.data[pos : pos + length].decode())
-            pos += length
-        self.pos = pos
-        return out
+        ends = list(accumulate(self.take(f"<{count}I"), initial=self.pos))
+        data = self.data
+        self.pos = ends[-1]
+        return [data[a:b].decode() for a, b in zip(ends, ends[1:])]
 
 
 def decode_ledger(data: bytes) -> tuple[str, dict[RecordKey, StoredRecord]]:
@@ -85,21 +88,18 @@ def decode_ledger(data: bytes) -> tuple[str, dict[RecordKey, StoredRecord]]:
         cities = reader.strings()
         record_ids = reader.strings()
         n = len(record_ids)
-        city_idx = reader.take(f"<{n}I")
-        flags = reader.take(f"<{n}B")
-        revisions = reader.take(f"<{n}I")
-        digests = reader.take(f"<{n}I")
+        # Lazy maps over eagerly read columns, in the order encode_ledger wrote them.
+        keys = zip(map(cities.__getitem__, reader.take(f"<{n}I")), record_ids)
+        actives = map(bool, reader.take(f"<{n}B"))
+        schemes = map(SCHEMES.__getitem__, reader.take(f"<{n}B"))
+        kinds = reader.take(f"<{n}B")
+        revisions, digests = reader.take(f"<{n}I"), reader.take(f"<{n}I")
         months = accumulate(reader.take(f"<{n}i"))
-        bases = reader.take(f"<{n}Q")
-        employees = reader.take(f"<{n}Q")
+        bases, employees = reader.take(f"<{n}Q"), reader.take(f"<{n}Q")
+        rows = map(_make_stored, zip(revisions, digests, actives, schemes, kinds, months, bases, employees))
+        records = dict(zip(keys, rows))
         if reader.pos != len(reader.data):
             raise ValueError("trailing bytes")
-        records = {
-            (cities[c], rid): StoredRecord(rev, dig, bool(f & 1), SCHEMES[f >> 2], f >> 1 & 1, m, base, emp)
-            for c, rid, f, rev, dig, m, base, emp in zip(
-                city_idx, record_ids, flags, revisions, digests, months, bases, employees
-            )
-        }
     except (ValueError, IndexError, struct.error, zlib.error, UnicodeDecodeError) as exc:
         raise CitybusError(f"ledger state: cannot decode ({exc})") from exc
     return resident_id, records

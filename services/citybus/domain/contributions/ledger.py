@@ -2,7 +2,8 @@
 
 State is one `StoredRecord` per `(city, record_id)`: only what the rules need. The month
 books (which record each month retains, counts per city, duplicated months) are derived
-from it, kept up to date incrementally, and rebuilt on `from_bytes`.
+from it: built per scheme on first use (so a ledger fresh from `from_bytes` builds only
+the schemes an event touches), then kept up to date incrementally.
 """
 from __future__ import annotations
 
@@ -59,13 +60,9 @@ class PersonLedger:
 
     def __init__(self, resident_id: str, records: dict[RecordKey, StoredRecord] | None = None) -> None:
         self.resident_id = resident_id
-        self._records: dict[RecordKey, StoredRecord] = {}
+        self._records: dict[RecordKey, StoredRecord] = dict(records or {})
         self._books: dict[str, MonthBook] = {}
         self._summaries: dict[str, ContributionSummary | None] = {}
-        for key, stored in (records or {}).items():
-            self._records[key] = stored
-            if stored.active:
-                self._book(stored.scheme).add(stored.month, _claim(key, stored))
 
     @property
     def records(self) -> dict[RecordKey, StoredRecord]:
@@ -90,18 +87,19 @@ class PersonLedger:
             0 if record.insured_kind == EMPLOYEE else 1, month_index(record.month),
             cents(record.contribution_base), cents(record.employee_amount),
         )
-        self._records[key] = new
         cells = [(s.scheme, s.month) for s in (old, new) if s is not None and s.active]
+        books = {scheme: self._book(scheme) for scheme, _ in cells}  # built before the record changes
+        self._records[key] = new
         if not cells:
             return ApplyResult(ApplyOutcome.APPLIED)
         moved = len(cells) == 2 and cells[0][0] == cells[1][0] and cells[0][1] != cells[1][1]
         summary_before = self.summary(new.scheme) if moved else None
-        before = [self._book(s).signature(m) for s, m in cells]
+        before = [books[s].signature(m) for s, m in cells]
         if old is not None and old.active:
-            self._books[old.scheme].remove(old.month, _claim(key, old))
+            books[old.scheme].remove(old.month, _claim(key, old))
         if new.active:
-            self._book(new.scheme).add(new.month, _claim(key, new))
-        changed = {s for (s, m), sig in zip(cells, before) if self._books[s].signature(m) != sig}
+            books[new.scheme].add(new.month, _claim(key, new))
+        changed = {s for (s, m), sig in zip(cells, before) if books[s].signature(m) != sig}
         for scheme in changed:
             self._summaries.pop(scheme, None)
         if moved and changed and self.summary(new.scheme) == summary_before:
@@ -113,19 +111,19 @@ class PersonLedger:
     def _book(self, scheme: str) -> MonthBook:
         book = self._books.get(scheme)
         if book is None:
-            book = self._books[scheme] = MonthBook()
+            book = self._books[scheme] = MonthBook.of(
+                (s.month, _claim(key, s)) for key, s in self._records.items() if s.active and s.scheme == scheme
+            )
         return book
 
     def retained_claims(self, scheme: str) -> dict[int, Claim]:
-        book = self._books.get(scheme)
-        return book.retained() if book else {}
+        return self._book(scheme).retained()
 
     def summary(self, scheme: str) -> ContributionSummary | None:
         try:
             return self._summaries[scheme]
         except KeyError:
-            book = self._books.get(scheme)
-            result = self._summaries[scheme] = book.summary(self.resident_id, scheme) if book else None
+            result = self._summaries[scheme] = self._book(scheme).summary(self.resident_id, scheme)
             return result
 
     def summaries(self) -> tuple[ContributionSummary, ...]:
@@ -133,7 +131,7 @@ class PersonLedger:
         return tuple(s for s in map(self.summary, SCHEMES) if s is not None)
 
     def has_effective_records(self) -> bool:
-        return any(book.cells for book in self._books.values())
+        return any(s.active for s in self._records.values())
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PersonLedger):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from bisect import insort
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -47,6 +48,26 @@ class MonthBook:
         self.cells: dict[int, list[Claim]] = {}
         self.city_months: dict[str, int] = {}
         self.duplicated: set[int] = set()
+
+    @classmethod
+    def of(cls, claims: Iterable[tuple[int, Claim]]) -> MonthBook:
+        """Built in one pass from (month, claim) pairs: what `add` would give, without insort."""
+        book = cls()
+        cells = book.cells
+        for month, claim in claims:
+            cell = cells.get(month)
+            if cell is None:
+                cells[month] = [claim]
+            else:
+                cell.append(claim)
+        counts = book.city_months
+        for month, cell in cells.items():
+            if len(cell) > 1:
+                cell.sort()
+                book.duplicated.add(month)
+            city = cell[0][_CITY]
+            counts[city] = counts.get(city, 0) + 1
+        return book
 
     def signature(self, month: int) -> object:
         """What the summary sees of one month: retained city and the refunded claims."""
