@@ -53,7 +53,9 @@ class RelationLedger:
             self._replies[key] = self._first_reply(city, command, Outcome(verdict), reason)
         return self._replies[key]
 
-    def reply(self, city: str, command: Any, replied_at: int, verdict: str = Outcome.DONE, reason: str | None = None) -> ReplyReceived:
+    def reply(
+        self, city: str, command: Any, replied_at: int, verdict: str = Outcome.DONE, reason: str | None = None
+    ) -> ReplyReceived:
         """`apply`, answered as the MigrationReply the saga hears."""
         answer = self.apply(city, command, verdict, reason)
         return ReplyReceived.answering(command, city, answer.outcome, replied_at, answer.reason, answer.package)

@@ -65,7 +65,9 @@ def _decide_failure(saga: SagaState, scope: ScopeState, step: StepState, policy:
     # A transfer that did not end DONE may still have been applied (a lost reply, a late DONE):
     # undo it, and the TRANSFER_OUT before it, with reverts that are no-ops if nothing was applied.
     reverts = tuple(
-        StepState(revert, city_of(party, saga.from_city, saga.to_city), command_id_for(saga.migration_id, scope.scope, revert))
+        StepState(
+            revert, city_of(party, saga.from_city, saga.to_city), command_id_for(saga.migration_id, scope.scope, revert)
+        )
         for revert, party in COMPENSATION[step.step]
     )
     scope = replace(scope, status=ScopeStatus.REVERTING, reason=reason, steps=scope.steps + reverts)
@@ -113,7 +115,9 @@ def _on_revert_reply(
     return replace(scope, status=_compensation_status(scope, policy)), commands
 
 
-def scope_on_deadline(saga: SagaState, scope: ScopeState, command_id: str, at: int, policy: SagaPolicy, now: int) -> Progress:
+def scope_on_deadline(
+    saga: SagaState, scope: ScopeState, command_id: str, at: int, policy: SagaPolicy, now: int
+) -> Progress:
     step = scope.step_by_command(command_id)
     if step is None or step.deadline is None or at < step.deadline:  # answered, stale or early
         return scope, []

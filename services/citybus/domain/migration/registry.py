@@ -11,7 +11,9 @@ from citybus.domain.migration.state import SagaState
 __all__ = ["SubjectRegistry", "conflicting_migration", "held_after"]
 
 
-def conflicting_migration(held: Mapping[str, str], scopes: Iterable[str], migration_id: str | None = None) -> str | None:
+def conflicting_migration(
+    held: Mapping[str, str], scopes: Iterable[str], migration_id: str | None = None
+) -> str | None:
     """The migration in progress on any of `scopes` of one subject (other than `migration_id`), if any."""
     for scope in scopes:
         holder = held.get(str(scope))
