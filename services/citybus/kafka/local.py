@@ -141,8 +141,12 @@ class LocalKafka:
         info = self.running()
         if info is None:
             raise BrokerError("no running cluster")
-        _signal(info.pids[index], signal.SIGKILL)
-        _reap([info.pids[index]])
+        pid = info.pids[index]
+        _signal(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            _reap([pid])
+            time.sleep(0.05)
 
     # -- internals ------------------------------------------------------------------------
     def _check_jars(self) -> None:

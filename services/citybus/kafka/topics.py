@@ -1,6 +1,7 @@
 """Makes the cluster's topics match the catalog: create what is missing, fix configs, report drift."""
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
@@ -38,6 +39,7 @@ async def apply_topics(bootstrap: str, catalog: Catalog, dry_run: bool = False) 
         missing = [s for s in catalog.topics if s.name not in existing]
         if missing and not dry_run:
             await _create(admin, missing, brokers)
+            await _wait_for_leaders(admin, missing)
         changes += [TopicChange(s.name, "created", f"{s.partitions} partitions") for s in missing]
         present = [s for s in catalog.topics if s.name in existing]
         configs = await _configs(admin, [s.name for s in present])
@@ -55,6 +57,22 @@ async def _create(admin: AIOKafkaAdminClient, specs: list[TopicSpec], brokers: i
         error = for_code(code)
         if code and error is not TopicAlreadyExistsError:
             raise BrokerError(f"creating topic {name} failed: {error.__name__} {rest[-1] if rest else ''}")
+
+
+async def _wait_for_leaders(admin: AIOKafkaAdminClient, specs: list[TopicSpec], timeout: float = 60.0) -> None:
+    """Return once every new topic has all its partitions with a leader, so writers can start at once."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    pending = {s.name: s.partitions for s in specs}
+    while pending:
+        for meta in await admin.describe_topics(list(pending)):
+            ready = [p for p in meta["partitions"] if p["leader"] >= 0]
+            if meta["error_code"] == 0 and len(ready) >= pending.get(meta["topic"], 0):
+                pending.pop(meta["topic"], None)
+        if pending and loop.time() > deadline:
+            raise BrokerError(f"topics without leaders after {timeout:.0f}s: {sorted(pending)}")
+        if pending:
+            await asyncio.sleep(0.2)
 
 
 async def _configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:

@@ -1,0 +1,74 @@
+"""Identifier and field forms of bus.md."""
+from decimal import Decimal
+
+import pytest
+
+from citybus.domain.ids import (
+    enterprise_id_check_char, month_from_index, month_index, to_money, validate_city_code,
+    validate_enterprise_id, validate_month, validate_resident_id,
+)
+from citybus.errors import ValidationError
+
+
+@pytest.mark.parametrize("rid", ["440301199001011234", "11010519491231002X", "310101198001010018"])
+def test_valid_resident_ids(rid):
+    assert validate_resident_id(rid) == rid
+
+
+@pytest.mark.parametrize("rid, rule", [
+    ("440301199001011235", "check character must be '4'"),
+    ("44030119900101123", "18 characters"),
+    ("44030119900101123x", "check character"),
+    ("4403011990O1011234", "digits"),
+    (None, "18 characters"),
+])
+def test_bad_resident_ids_name_the_rule(rid, rule):
+    with pytest.raises(ValidationError, match=rule) as err:
+        validate_resident_id(rid)
+    assert err.value.field == "resident_id" and err.value.reason_code == "INVALID_FIELD"
+
+
+def test_enterprise_id_check_character_of_a_published_code():
+    # 91350100M000100Y43 is the GB 32100 standard's own worked example
+    assert enterprise_id_check_char("91350100M000100Y4") == "3"
+    assert validate_enterprise_id("91350100M000100Y43")
+
+
+@pytest.mark.parametrize("eid, rule", [
+    ("91350100M000100Y44", "check character must be '3'"),
+    ("91350100M000100I43", "not in the code alphabet"),
+    ("9135", "18 characters"),
+])
+def test_bad_enterprise_ids(eid, rule):
+    with pytest.raises(ValidationError, match=rule):
+        validate_enterprise_id(eid)
+
+
+def test_city_codes_unknown_is_its_own_reason():
+    assert validate_city_code("440300", {"440300"}) == "440300"
+    with pytest.raises(ValidationError) as err:
+        validate_city_code("110000", {"440300"})
+    assert err.value.reason_code == "UNKNOWN_CITY"
+    with pytest.raises(ValidationError, match="6-digit"):
+        validate_city_code("44030")
+
+
+@pytest.mark.parametrize("month", ["2024-13", "2024-00", "2024-1", "24-01", ""])
+def test_bad_months(month):
+    with pytest.raises(ValidationError, match="YYYY-MM"):
+        validate_month(month)
+
+
+def test_month_index_is_consecutive_across_years():
+    assert month_index("2020-12") + 1 == month_index("2021-01")
+    assert month_from_index(month_index("1998-01")) == "1998-01"
+
+
+@pytest.mark.parametrize("value, ok", [("1234.50", True), ("0", True), ("-1.00", False), ("1.005", False),
+                                       ("1e20", False), ("abc", False), ("NaN", False)])
+def test_money(value, ok):
+    if ok:
+        assert to_money(value) == Decimal(value).quantize(Decimal("0.01"))
+    else:
+        with pytest.raises(ValidationError):
+            to_money(value)
