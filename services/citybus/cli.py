@@ -9,12 +9,15 @@ from rich.console import Console
 from citybus.errors import CitybusError
 from citybus.kafka.commands import kafka_app, topics_app
 
-__all__ = ["app", "main"]
+__all__ = ["app", "serve_app", "main"]
 
 app = typer.Typer(no_args_is_help=True, help="citybus: the event-driven data-exchange bus between cities.",
                   pretty_exceptions_show_locals=False)
+serve_app = typer.Typer(no_args_is_help=True, help="Run a bus service in the foreground.")
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(topics_app, name="topics")
+app.add_typer(serve_app, name="serve")
+# Each service registers its commands below, one line each.
 
 
 def main() -> None:
