@@ -5,10 +5,13 @@ column per StoredRecord field over the records sorted by (city, record_id); mont
 delta-coded in that order. Sorting makes the bytes a function of the state alone, and the
 columns of equal bases, amounts, revisions and consecutive months compress to little.
 
-Measured with the tests' generator (tests/unit/domain/contributions/test_encoding.py):
-  240 months in 2 cities, PENSION only, ids like "SZ2010010001":      ~1.4 KB (6.0 B/record)
-  the same person in all 5 schemes (1,200 records):                   ~6.6 KB (5.5 B/record)
-The 4-byte content digests are most of it (they do not compress); raw columns are ~45 B/record.
+Measured (tests/unit/domain/contributions/test_encoding.py builds the first two), zlib level 6:
+  240 months in 2 cities, PENSION only, ids like "440300-PEN-2010-01":  1,757 B (7.3 B/record)
+  the same person in all 5 schemes (1,200 records):                      8,136 B (6.8 B/record)
+  as above with random UUID record ids:                    7,007 B / 33,409 B (~28 B/record)
+Raw columns are ~50 B/record; the 4-byte digests, which do not compress, are over half of
+what is left. Speed on a loaded 2-core box: encode 145 us / decode 125 us at 240 records,
+860 us / 575 us at 1,200 (zlib is ~40% of encoding; level 1 is 4x faster for ~13% more bytes).
 """
 from __future__ import annotations
 
