@@ -17,17 +17,19 @@ from citybus.domain.contributions.records import (
     validate_retirement_request,
 )
 from citybus.domain.contributions.retirement import (
-    DEFAULT_MEDICAL_POLICY,
     PAYABLE_CITY_MONTHS,
     PENSION_ELIGIBLE_MONTHS,
     POOLED_FUND_FROM,
+    payable_city,
+    retirement_statement,
+)
+from citybus.domain.contributions.statement import (
+    DEFAULT_MEDICAL_POLICY,
     MedicalFigures,
     MedicalPolicy,
     PensionFigures,
     RetirementStatement,
     Transfer,
-    payable_city,
-    retirement_statement,
 )
 from citybus.domain.contributions.stored import StoredRecord
 from citybus.domain.contributions.summary import ContributionSummary, Refund

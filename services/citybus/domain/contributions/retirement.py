@@ -2,21 +2,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 
 from citybus.domain.contributions.ledger import PersonLedger
 from citybus.domain.contributions.records import RetirementRequest
+from citybus.domain.contributions.statement import (
+    DEFAULT_MEDICAL_POLICY,
+    MedicalFigures,
+    MedicalPolicy,
+    PensionFigures,
+    RetirementStatement,
+    Transfer,
+)
 from citybus.domain.ids import month_index
 from citybus.errors import ValidationError
 
 __all__ = [
-    "MedicalPolicy",
-    "DEFAULT_MEDICAL_POLICY",
-    "Transfer",
-    "PensionFigures",
-    "MedicalFigures",
-    "RetirementStatement",
     "payable_city",
     "retirement_statement",
     "PENSION_ELIGIBLE_MONTHS",
@@ -29,62 +30,6 @@ PAYABLE_CITY_MONTHS = 120
 POOLED_FUND_FROM = "1998-01"
 _POOLED_FROM_INDEX = month_index(POOLED_FUND_FROM)
 _POOLED_PERCENT = 12
-
-
-@dataclass(frozen=True, slots=True)
-class MedicalPolicy:
-    """A city's medical-insurance requirement; the defaults apply where the registry sets none."""
-
-    required_total_months: int = 300
-    required_local_months: int = 120
-
-
-DEFAULT_MEDICAL_POLICY = MedicalPolicy()
-
-
-@dataclass(frozen=True, slots=True)
-class Transfer:
-    from_city: str
-    pooled_fund: Decimal
-    individual_account: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class PensionFigures:
-    total_months: int
-    months_by_city: dict[str, int]
-    eligible: bool
-    payable_city: str
-    transfers: tuple[Transfer, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class MedicalFigures:
-    total_months: int
-    local_months: int
-    required_total_months: int
-    required_local_months: int
-    eligible: bool
-    shortfall_months: int
-
-
-@dataclass(frozen=True, slots=True)
-class RetirementStatement:
-    request_id: str
-    resident_id: str
-    city: str
-    hukou_city: str
-    revision: int
-    pension: PensionFigures
-    medical: MedicalFigures
-
-    @property
-    def figures(self) -> tuple[PensionFigures, MedicalFigures]:
-        return self.pension, self.medical
-
-    def same_figures(self, other: RetirementStatement) -> bool:
-        """False means a re-issue with `revision` + 1 is due."""
-        return self.figures == other.figures
 
 
 def payable_city(

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from citybus.domain.contributions.records import SCHEMES
-from citybus.domain.contributions.retirement import RetirementStatement
+from citybus.domain.contributions.statement import RetirementStatement
 from citybus.domain.contributions.summary import ContributionSummary
 from citybus.domain.ids import money_str
 
