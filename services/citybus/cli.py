@@ -18,6 +18,13 @@ app.add_typer(kafka_app, name="kafka")
 app.add_typer(topics_app, name="topics")
 app.add_typer(serve_app, name="serve")
 # Each service registers its commands below, one line each.
+from citybus.lag.commands import lag_command, serve_lag  # noqa: E402
+
+serve_app.command("lag")(serve_lag)
+app.command("lag")(lag_command)
+from citybus.bus.commands import publish_command  # noqa: E402
+
+app.command("publish")(publish_command)
 
 
 def main() -> None:

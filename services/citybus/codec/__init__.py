@@ -15,11 +15,14 @@ from citybus.codec.headers import (
     parse_cloudevent_headers,
     rfc3339,
 )
+from citybus.codec.json_form import from_json, to_json
 from citybus.codec.loader import StoredSchema
 from citybus.codec.single_object import MAGIC, SingleObjectCodec, decode, encode
 from citybus.codec.store import SCHEMAS_DIR_VARIABLE, SchemaStore, default_schemas_dir, default_store
 
 __all__ = [
+    "from_json",
+    "to_json",
     "AVRO_CONTENT_TYPE",
     "MAGIC",
     "REQUIRED_HEADERS",

@@ -1,0 +1,15 @@
+"""What every bus service and city system shares: the intake gate, dead letters, publishing."""
+from citybus.bus.deadletter import DEADLETTER_TOPIC, REJECTED_EVENT, DeadLetterSink, Rejection, rejected_event
+from citybus.bus.intake import CITY_FIELD, Accepted, Intake
+from citybus.bus.validators import VALIDATORS
+
+__all__ = [
+    "Accepted", "CITY_FIELD", "DEADLETTER_TOPIC", "DeadLetterSink", "Intake", "REJECTED_EVENT", "Rejection",
+    "VALIDATORS", "rejected_event", "default_intake",
+]
+
+
+def default_intake() -> Intake:
+    from citybus.catalog import default_catalog
+
+    return Intake(default_catalog(), VALIDATORS)

@@ -1,0 +1,65 @@
+"""`citybus publish`: a city imports a JSON Lines file of its events onto the bus."""
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TransferSpeedColumn
+
+from citybus.bus.jsonl import BadLine, read_events
+from citybus.bus.publisher import CityPublisher, city_producer
+from citybus.catalog import default_catalog
+from citybus.kafka.bootstrap import resolve_bootstrap
+
+__all__ = ["publish_command"]
+
+
+def publish_command(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON Lines, one event per line"),
+    city: str = typer.Option(..., "--city", help="the publishing city's 6-digit code"),
+    record_type: str = typer.Option(None, "--type", help="record type of lines without a `type` member, "
+                                    "e.g. ContributionRecorded"),
+    system: str = typer.Option("import", help="the city system named in ce_source"),
+) -> None:
+    """Publish a city's events; bad lines are reported (line, field, rule) and skipped. Exit 1 if any."""
+    console = Console(stderr=True)
+    sent, bad = asyncio.run(_publish(file, city, record_type, system, console))
+    console.print(f"published {sent} events from {file.name} to the bus as city {city}; {bad} bad lines",
+                  highlight=False)
+    if bad:
+        raise typer.Exit(1)
+
+
+async def _publish(file: Path, city: str, record_type: str | None, system: str, console: Console) -> tuple[int, int]:
+    producer = city_producer(resolve_bootstrap())
+    publisher = CityPublisher(default_catalog(), city, producer, system=system)
+    await producer.start()
+    bad = 0
+    sent = 0
+    pending: list[asyncio.Future] = []
+    try:
+        with file.open(encoding="utf-8") as lines, Progress(
+            TextColumn("[bold]publishing"), BarColumn(), TransferSpeedColumn(), TextColumn("{task.fields[n]} sent"),
+            console=console, transient=True, disable=not console.is_terminal,
+        ) as progress:
+            task = progress.add_task("", total=os.path.getsize(file), n=0)
+            for item in read_events(lines, publisher, record_type):
+                if isinstance(item, BadLine):
+                    bad += 1
+                    console.print(f"[red]bad[/] {item}", highlight=False)
+                    continue
+                topic, key, value, headers = item
+                pending.append(await producer.send(topic, value, key=key, headers=headers))
+                if len(pending) >= 10000:
+                    await asyncio.gather(*pending)
+                    sent += len(pending)
+                    pending.clear()
+                    progress.update(task, completed=lines.tell() if lines.seekable() else 0, n=sent)
+            await asyncio.gather(*pending)
+            sent += len(pending)
+    finally:
+        await producer.stop()
+    return sent, bad

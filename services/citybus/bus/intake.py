@@ -1,0 +1,74 @@
+"""The consumer-side gate every bus service uses: bytes in, a checked record or a Rejection out.
+
+Decode (single-object encoding, writer-to-reader resolution), check the record type against
+the topic's catalog entry, check the `city` against the topic's `<code>`, then the field
+rules of the record type. Nothing is half-applied: a record either passes all or is refused.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from citybus.bus.deadletter import Rejection
+from citybus.catalog import Catalog
+from citybus.codec import SingleObjectCodec
+from citybus.codec import decode as default_decode
+from citybus.errors import CitybusError, ValidationError
+
+__all__ = ["Intake", "Accepted", "CITY_FIELD"]
+
+# which field of a city-written record names the writing city (bus.md: WRONG_CITY)
+CITY_FIELD = {
+    "citybus.insurance.ContributionRecorded": "city",
+    "citybus.insurance.RetirementRequested": "city",
+    "citybus.household.HouseholdMoved": "to_city",
+    "citybus.migration.MigrationReply": "city",
+}
+
+Validator = Callable[[dict[str, Any], Catalog], Any]
+
+
+@dataclass(frozen=True)
+class Accepted:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    record: dict[str, Any]
+    value: Any  # what the record type's validator made of it (a domain object), else the dict
+
+
+class Intake:
+    """Checks events of the topics it is given; `validators` maps record full names to field rules."""
+
+    def __init__(self, catalog: Catalog, validators: dict[str, Validator] | None = None,
+                 codec: SingleObjectCodec | None = None) -> None:
+        self.catalog = catalog
+        self.validators = validators or {}
+        self._decode = codec.decode if codec else default_decode
+        self._expected = {t.name: t.record for t in catalog.topics}
+
+    def check(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
+              headers: Iterable[tuple[str, bytes | None]] = ()) -> Accepted | Rejection:
+        try:
+            if value is None:
+                raise ValidationError("value", "an event must have a value (tombstones are not events here)",
+                                      reason_code="UNDECODABLE")
+            full_name, record = self._decode(value, self._expected.get(topic))
+            self._check_city(topic, full_name, record)
+            validator = self.validators.get(full_name)
+            checked = validator(record, self.catalog) if validator else record
+        except CitybusError as error:
+            return Rejection.of(error, topic=topic, partition=partition, offset=offset, key=key, value=value,
+                                headers=headers)
+        return Accepted(topic, partition, offset, key, record, checked)
+
+    def _check_city(self, topic: str, full_name: str, record: dict[str, Any]) -> None:
+        field = CITY_FIELD.get(full_name)
+        topic_city = self.catalog.city_of_topic(topic)
+        if field is None or topic_city is None:
+            return
+        if record.get(field) != topic_city:
+            raise ValidationError(field, f"must equal the topic's city {topic_city}", record.get(field),
+                                  reason_code="WRONG_CITY")

@@ -1,0 +1,49 @@
+"""JSON Lines of a city's events -> prepared events, one line at a time (bounded memory)."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO
+
+from citybus.bus.publisher import CITY_RECORDS, CityPublisher, PreparedEvent
+from citybus.codec import default_store, from_json
+from citybus.errors import CitybusError, ValidationError
+
+__all__ = ["BadLine", "read_events"]
+
+
+@dataclass(frozen=True)
+class BadLine:
+    line: int
+    field: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field}: {self.rule}"
+
+
+def read_events(lines: IO[str], publisher: CityPublisher, default_type: str | None = None
+                ) -> Iterator[PreparedEvent | BadLine]:
+    """Each line is one JSON object; its record type is its `type` member, else `default_type`."""
+    store = default_store()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise ValidationError("line", "must be a JSON object")
+            name = obj.pop("type", None) or default_type
+            if not name:
+                raise ValidationError("type", "missing: give each line a `type` or pass --type")
+            full_name = CITY_RECORDS.get(name, name)
+            publisher.topic_for(full_name)
+            record = from_json(store.latest(full_name).schema, obj)
+            yield publisher.prepare(full_name, record)
+        except json.JSONDecodeError as exc:
+            yield BadLine(number, "line", f"not JSON: {exc.msg} at column {exc.colno}")
+        except ValidationError as exc:
+            yield BadLine(number, exc.field, exc.rule + ("" if exc.value is None else f" (got {exc.value!r})"))
+        except CitybusError as exc:
+            yield BadLine(number, "record", str(exc))

@@ -1,0 +1,58 @@
+"""Field rules per record type, for the intake: a decoded dict in, a checked domain object out."""
+from __future__ import annotations
+
+from typing import Any
+
+from citybus.catalog import Catalog
+from citybus.codec.mapping import (
+    contribution_from_avro, household_moved_from_avro, reply_from_avro, request_from_avro, retirement_from_avro,
+)
+from citybus.domain.contributions import validate_contribution, validate_retirement_request
+from citybus.domain.ids import validate_city_code, validate_resident_id
+from citybus.errors import ValidationError
+
+__all__ = ["VALIDATORS"]
+
+
+def _contribution(record: dict[str, Any], catalog: Catalog) -> Any:
+    return validate_contribution(contribution_from_avro(record), catalog.city_codes)
+
+
+def _retirement(record: dict[str, Any], catalog: Catalog) -> Any:
+    return validate_retirement_request(retirement_from_avro(record), catalog.city_codes)
+
+
+def _non_empty(record: dict[str, Any], field: str) -> None:
+    if not record.get(field):
+        raise ValidationError(field, "must be a non-empty string", record.get(field))
+
+
+def _household_move(record: dict[str, Any], catalog: Catalog) -> Any:
+    _non_empty(record, "move_id")
+    validate_resident_id(record["resident_id"])
+    validate_city_code(record["from_city"], catalog.city_codes, field="from_city")
+    validate_city_code(record["to_city"], catalog.city_codes, field="to_city")
+    if record["from_city"] == record["to_city"]:
+        raise ValidationError("from_city", "must differ from to_city", record["from_city"])
+    return household_moved_from_avro(record)
+
+
+def _reply(record: dict[str, Any], catalog: Catalog) -> Any:
+    _non_empty(record, "command_id")
+    _non_empty(record, "migration_id")
+    validate_city_code(record["city"], catalog.city_codes)
+    return reply_from_avro(record)
+
+
+def _request(record: dict[str, Any], catalog: Catalog) -> Any:
+    # field rules of a request end the migration REJECTED (migration.md), not in the dead letters
+    return request_from_avro(record)
+
+
+VALIDATORS = {
+    "citybus.insurance.ContributionRecorded": _contribution,
+    "citybus.insurance.RetirementRequested": _retirement,
+    "citybus.household.HouseholdMoved": _household_move,
+    "citybus.migration.MigrationReply": _reply,
+    "citybus.migration.MigrationRequested": _request,
+}
