@@ -21,6 +21,11 @@ $(KAFKA_STAMP): deploy/kafka/pom.xml
 	cd deploy/kafka && mvn -q -B dependency:copy-dependencies -DoutputDirectory=target/lib -Dmdep.overWriteReleases=false
 	@touch $(KAFKA_STAMP)
 
+# headless Chromium and its driver, from Debian, for tests/browser
+.PHONY: browser-deps
+browser-deps:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
+
 lint: venv
 	$(BIN)/lint-imports
 
