@@ -23,8 +23,10 @@ from citybus.lag.commands import lag_command, serve_lag  # noqa: E402
 serve_app.command("lag")(serve_lag)
 app.command("lag")(lag_command)
 from citybus.bus.commands import publish_command  # noqa: E402
+from citybus.codec.commands import schemas_app  # noqa: E402
 
 app.command("publish")(publish_command)
+app.add_typer(schemas_app, name="schemas")
 
 
 def main() -> None:

@@ -1,0 +1,3 @@
+from citybus.cli import main
+
+main()

@@ -1,0 +1,46 @@
+"""The intake gate with real bad bytes: every kind of refusal names its reason."""
+import pytest
+
+from citybus.bus import Accepted, Rejection, default_intake
+from citybus.codec import encode
+
+from .events import contribution, retirement
+
+TOPIC = "city.440300.insurance.contributions"
+GOOD = encode("citybus.insurance.ContributionRecorded", contribution())
+
+
+def check(value, topic=TOPIC):
+    return default_intake().check(topic, 3, 42, b"440301199001011234", value, [("ce_id", b"x")])
+
+
+def test_a_good_event_passes_as_a_domain_record():
+    accepted = check(GOOD)
+    assert isinstance(accepted, Accepted)
+    assert accepted.value.recorded_at == 1580515200000 and accepted.value.city == "440300"
+
+
+@pytest.mark.parametrize("value, code, words", [
+    (GOOD[:25], "UNDECODABLE", "truncated"),
+    (b"\x00\x01" + GOOD[2:], "UNDECODABLE", "expected c3 01"),
+    (b"{\"json\": true}", "UNDECODABLE", ""),
+    (GOOD[:2] + b"\xde\xad\xbe\xef\x00\x00\x00\x00" + GOOD[10:], "UNKNOWN_SCHEMA", "fingerprint"),
+    (encode("citybus.insurance.RetirementRequested", retirement()), "WRONG_TYPE", "RetirementRequested"),
+    (encode("citybus.insurance.ContributionRecorded", contribution(resident_id="440301199001011235")),
+     "INVALID_FIELD", "resident_id"),
+    (encode("citybus.insurance.ContributionRecorded", contribution(city="442000")), "WRONG_CITY", "city"),
+    (encode("citybus.insurance.ContributionRecorded", contribution(month="1989-12")), "INVALID_FIELD", "month"),
+    (None, "UNDECODABLE", "value"),
+])
+def test_bad_bytes_are_refused_with_the_reason(value, code, words):
+    rejection = check(value)
+    assert isinstance(rejection, Rejection)
+    assert rejection.reason_code == code
+    assert words in rejection.reason
+    assert rejection.value == value and (rejection.partition, rejection.offset) == (3, 42)
+
+
+def test_unknown_city_in_the_registry():
+    bad = encode("citybus.insurance.ContributionRecorded", contribution(city="110000"))
+    assert check(bad, "city.110000.insurance.contributions").reason_code in ("UNKNOWN_CITY", "WRONG_CITY")
+    assert check(bad).reason_code == "WRONG_CITY"
