@@ -24,9 +24,11 @@ serve_app.command("lag")(serve_lag)
 app.command("lag")(lag_command)
 from citybus.bus.commands import publish_command  # noqa: E402
 from citybus.codec.commands import schemas_app  # noqa: E402
+from citybus.demo.commands import demo_command  # noqa: E402
 
 app.command("publish")(publish_command)
 app.add_typer(schemas_app, name="schemas")
+app.command("demo")(demo_command)
 
 
 def main() -> None:
