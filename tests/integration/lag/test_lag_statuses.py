@@ -1,0 +1,111 @@
+"""Burrow's statuses as the collector sees real groups on the real broker: STOP, recovery, STALL."""
+import asyncio
+import time
+
+import pytest
+from aiokafka import TopicPartition
+
+from citybus.domain.lag import GroupStatus, LagBook, PartitionStatus
+from citybus.lag import LagCollector
+from lag_support import GroupMember, SteadyProducer, create_topic, produce, sample_until, unique
+
+pytestmark = pytest.mark.integration
+
+INTERVAL = 0.3
+WINDOW = 5
+
+
+def collector_for(bootstrap: str, group: str) -> LagCollector:
+    return LagCollector(bootstrap, book=LagBook(window=WINDOW), interval_s=INTERVAL,
+                        include_group=lambda g: g == group)
+
+
+@pytest.mark.timeout(90)
+async def test_a_stopped_group_turns_stop_then_ok_again_once_it_catches_up(kafka_bootstrap):
+    topic, group = unique("stop"), unique("stop-group")
+    await create_topic(kafka_bootstrap, topic)
+    async with SteadyProducer(kafka_bootstrap, topic, period_s=0.05) as producer, \
+            collector_for(kafka_bootstrap, group) as collector:
+        member = await GroupMember(kafka_bootstrap, group, topic).start()
+        await member.wait_committed(1)
+
+        # consuming and committing as fast as the producer writes: OK, with members
+        running = await sample_until(collector, group, lambda g: g.status is GroupStatus.OK and g.active,
+                                     interval_s=INTERVAL, timeout_s=15)
+        assert running.partitions[0].status is PartitionStatus.OK
+
+        # the consumer goes away, the producer goes on
+        await member.stop()
+        stopped_at = time.time()
+        trail = []
+        stopped = await sample_until(
+            collector, group, lambda g: g.partitions[0].status is PartitionStatus.STOP,
+            interval_s=INTERVAL, timeout_s=20, seen=trail)
+        assert stopped.status is GroupStatus.ERR
+        assert stopped.active is False
+        assert "no commit" in stopped.partitions[0].reason and "no members" in stopped.partitions[0].reason
+        # not before the window has seen the commit frozen for WINDOW samples
+        assert len(trail) >= WINDOW
+
+        after = [r.group(group) for r in trail]
+        assert len({g.partitions[0].committed for g in after}) == 1, "the stopped group's offset moved"
+        seconds = [g.lag_seconds for g in after if g.lag_seconds is not None]
+        assert len(seconds) >= WINDOW - 1
+        assert all(b >= a for a, b in zip(seconds, seconds[1:])), f"lag_seconds did not grow: {seconds}"
+        span = (after[-1].partitions[0].at_ms - after[0].partitions[0].at_ms) / 1000
+        assert seconds[-1] - seconds[0] >= 0.8 * span - 0.2, (seconds, span)
+        # and it tracks the time since the group stopped (last commit up to one poll before)
+        assert seconds[-1] == pytest.approx(after[-1].partitions[0].at_ms / 1000 - stopped_at, abs=0.6)
+        assert after[-1].lag_messages > after[0].lag_messages
+
+        # it comes back and catches up, producer still running: OK again
+        resumed = await GroupMember(kafka_bootstrap, group, topic).start()
+        try:
+            back = await sample_until(collector, group, lambda g: g.status is GroupStatus.OK,
+                                      interval_s=INTERVAL, timeout_s=20)
+            assert back.partitions[0].status is PartitionStatus.OK
+            assert back.active is True
+            assert back.partitions[0].committed > stopped.partitions[0].committed
+            assert back.lag_seconds is not None and back.lag_seconds < 1.5
+        finally:
+            await resumed.stop()
+        assert producer.sent
+
+
+@pytest.mark.timeout(60)
+async def test_a_group_committing_the_same_offset_with_live_members_is_stall(kafka_bootstrap):
+    topic, group = unique("stall"), unique("stall-group")
+    await create_topic(kafka_bootstrap, topic)
+    await produce(kafka_bootstrap, topic, 30)
+    member = GroupMember(kafka_bootstrap, group, topic)
+    consumer = member.consumer
+    await consumer.start()
+    tp = TopicPartition(topic, 0)
+
+    async def commit_stuck_offset() -> None:
+        # a live member that "processes" nothing: it commits offset 5 again and again
+        while True:
+            await consumer.commit({tp: 5})
+            await asyncio.sleep(0.2)
+
+    try:
+        deadline = time.monotonic() + 20
+        while tp not in consumer.assignment():
+            assert time.monotonic() < deadline, "no partition assigned"
+            await consumer.getmany(timeout_ms=100)
+        committing = asyncio.create_task(commit_stuck_offset())
+        async with collector_for(kafka_bootstrap, group) as collector:
+            trail = []
+            stalled = await sample_until(
+                collector, group, lambda g: g.partitions[0].status is not PartitionStatus.OK,
+                interval_s=INTERVAL, timeout_s=15, seen=trail)
+        committing.cancel()
+        partition = stalled.partitions[0]
+        assert partition.status is PartitionStatus.STALL, partition.reason
+        assert stalled.status is GroupStatus.ERR
+        assert stalled.active is True
+        assert (partition.committed, partition.lag_messages) == (5, 25)
+        assert "stuck at 5" in partition.reason
+        assert len(trail) >= WINDOW  # judged only on a full window
+    finally:
+        await consumer.stop()
