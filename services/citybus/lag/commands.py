@@ -6,6 +6,7 @@ import contextlib
 import fnmatch
 import logging
 import signal
+from dataclasses import replace
 from collections.abc import Callable, Sequence
 
 import typer
@@ -14,7 +15,7 @@ from rich.console import Console
 from rich.live import Live
 
 from citybus.catalog import Catalog, default_catalog
-from citybus.domain.lag import LagBook, PartitionSample
+from citybus.domain.lag import LagBook, LagReport, PartitionSample
 from citybus.errors import BrokerError
 from citybus.kafka.bootstrap import resolve_bootstrap
 from citybus.lag.collector import LagCollector
@@ -22,7 +23,7 @@ from citybus.lag.table import render_table
 from citybus.lag.web import make_lag_app
 from citybus.settings import settings
 
-__all__ = ["serve_lag", "lag_command", "service_levels", "group_filter", "lower_bound_partitions"]
+__all__ = ["serve_lag", "lag_command", "service_levels", "group_filter", "without_lower_bounds"]
 
 log = logging.getLogger(__name__)
 console = Console()
@@ -41,11 +42,22 @@ def group_filter(patterns: Sequence[str]) -> Callable[[str], bool]:
     return lambda group: any(fnmatch.fnmatchcase(group, p) for p in patterns)
 
 
-def lower_bound_partitions(first: Sequence[PartitionSample], second: Sequence[PartitionSample]) -> int:
-    """Lagging partitions whose log end did not move between two samples: their lag in time is
-    only a lower bound (the estimator has no older point to read the committed offset off)."""
+def without_lower_bounds(
+    report: LagReport, first: Sequence[PartitionSample], second: Sequence[PartitionSample]
+) -> tuple[LagReport, int]:
+    """The report with lag in time unknown (None) on lagging partitions whose log end did not
+    move between two samples: the estimator has only the gap between them to offer, a lower
+    bound that says nothing about how long the group has been behind. Also returns their count."""
     ends = {(s.group, s.topic, s.partition): s.end for s in first}
-    return sum(1 for s in second if s.lag_messages > 0 and ends.get((s.group, s.topic, s.partition)) == s.end)
+    flat = {(s.group, s.topic, s.partition) for s in second
+            if s.lag_messages > 0 and ends.get((s.group, s.topic, s.partition)) == s.end}
+    groups = []
+    for group in report.groups:
+        partitions = tuple(replace(p, lag_seconds=None) if (group.group, p.topic, p.partition) in flat else p
+                           for p in group.partitions)
+        known = [p.lag_seconds for p in partitions if p.lag_seconds is not None]
+        groups.append(replace(group, partitions=partitions, lag_seconds=max(known) if known else None))
+    return replace(report, groups=tuple(groups)), len(flat)
 
 
 def _book(window: int | None = None) -> LagBook:
@@ -108,16 +120,18 @@ def lag_command(
 
 
 async def _once(gap_s: float, include: Callable[[str], bool], partitions: bool) -> None:
-    async with LagCollector(resolve_bootstrap(), book=_book(), include_group=include) as collector:
+    book = _book()
+    async with LagCollector(resolve_bootstrap(), book=book, include_group=include) as collector:
         first = await collector.sample_once()
         await asyncio.sleep(gap_s)
         second = await collector.sample_once()
-    console.print(render_table(collector.report(), partitions=partitions))
-    bounded = lower_bound_partitions(first, second)
-    note = f"lag in time from two samples {gap_s:g} s apart"
-    if bounded:
-        note += (f"; a lower bound on {bounded} lagging partition{'s' if bounded > 1 else ''} whose log end did "
-                 "not move meanwhile (`citybus lag --watch` or `serve lag` learn more over time)")
+    report, unknown = without_lower_bounds(collector.report(), first, second)
+    console.print(render_table(report, partitions=partitions))
+    note = (f"from two samples {gap_s:g} s apart: statuses are judged on 2 of {book.window} samples "
+            "(`citybus lag --watch` or `citybus serve lag` give Burrow's full verdict)")
+    if unknown:
+        note += (f"; lag in time unknown (–) on {unknown} lagging partition{'s' if unknown > 1 else ''} "
+                 "whose log end did not move meanwhile")
     console.print(f"[dim]{note}[/]", highlight=False)
 
 
