@@ -18,6 +18,9 @@ app.add_typer(kafka_app, name="kafka")
 app.add_typer(topics_app, name="topics")
 app.add_typer(serve_app, name="serve")
 # Each service registers its commands below, one line each.
+from citybus.aggregation.commands import serve_aggregation  # noqa: E402
+
+serve_app.command("aggregation")(serve_aggregation)
 from citybus.lag.commands import lag_command, serve_lag  # noqa: E402
 
 serve_app.command("lag")(serve_lag)

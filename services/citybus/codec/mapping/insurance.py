@@ -4,9 +4,15 @@ from __future__ import annotations
 from typing import Any
 
 from citybus.codec.mapping.time import millis
-from citybus.domain.contributions import ContributionRecord, RetirementRequest
+from citybus.domain.contributions import ContributionRecord, ContributionSummary, RetirementRequest, RetirementStatement
 
-__all__ = ["contribution_from_avro", "retirement_from_avro"]
+__all__ = [
+    "contribution_from_avro",
+    "retirement_from_avro",
+    "summary_to_avro",
+    "cleared_summary_to_avro",
+    "statement_to_avro",
+]
 
 
 def contribution_from_avro(record: dict[str, Any]) -> ContributionRecord:
@@ -35,3 +41,70 @@ def retirement_from_avro(record: dict[str, Any]) -> RetirementRequest:
         retirement_date=record["retirement_date"],
         requested_at=millis(record["requested_at"]),
     )
+
+
+def summary_to_avro(summary: ContributionSummary, updated_at_ms: int) -> dict[str, Any]:
+    """`citybus.insurance.ContributionSummary` v1."""
+    return {
+        "resident_id": summary.resident_id,
+        "scheme": summary.scheme,
+        "total_months": summary.total_months,
+        "months_by_city": dict(summary.months_by_city),
+        "first_month": summary.first_month,
+        "last_month": summary.last_month,
+        "last_city": summary.last_city,
+        "duplicate_months": summary.duplicate_months,
+        "refunds": [
+            {"city": r.city, "record_id": r.record_id, "month": r.month, "amount": r.amount}
+            for r in summary.refunds
+        ],
+        "updated_at": updated_at_ms,
+    }
+
+
+def cleared_summary_to_avro(resident_id: str, scheme: str, updated_at_ms: int) -> dict[str, Any]:
+    """The summary of a scheme whose last effective record went away (reversed or moved):
+    zero months, the month and city fields null, as the schema allows."""
+    return {
+        "resident_id": resident_id,
+        "scheme": scheme,
+        "total_months": 0,
+        "months_by_city": {},
+        "first_month": None,
+        "last_month": None,
+        "last_city": None,
+        "duplicate_months": 0,
+        "refunds": [],
+        "updated_at": updated_at_ms,
+    }
+
+
+def statement_to_avro(statement: RetirementStatement, issued_at_ms: int) -> dict[str, Any]:
+    """`citybus.insurance.RetirementStatement` v1."""
+    pension, medical = statement.pension, statement.medical
+    return {
+        "request_id": statement.request_id,
+        "resident_id": statement.resident_id,
+        "city": statement.city,
+        "hukou_city": statement.hukou_city,
+        "revision": statement.revision,
+        "pension": {
+            "total_months": pension.total_months,
+            "months_by_city": dict(pension.months_by_city),
+            "eligible": pension.eligible,
+            "payable_city": pension.payable_city,
+            "transfers": [
+                {"from_city": t.from_city, "pooled_fund": t.pooled_fund, "individual_account": t.individual_account}
+                for t in pension.transfers
+            ],
+        },
+        "medical": {
+            "total_months": medical.total_months,
+            "local_months": medical.local_months,
+            "required_total_months": medical.required_total_months,
+            "required_local_months": medical.required_local_months,
+            "eligible": medical.eligible,
+            "shortfall_months": medical.shortfall_months,
+        },
+        "issued_at": issued_at_ms,
+    }

@@ -1,0 +1,113 @@
+"""A batch of events applied person by person: every event of a person first, then one answer.
+
+Coalescing is the point: a person's summaries are published once per batch (for the schemes
+whose summary changed), statements are checked once per batch, and the caller writes each
+ledger once. A batch is one moment: a retirement request in it sees every record of the batch.
+No I/O here; `origin` is whatever the caller needs to dead-letter an event (its Kafka message).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from citybus.aggregation.book import RetirementBook
+from citybus.domain.contributions import (
+    ApplyOutcome,
+    ContributionRecord,
+    MedicalPolicy,
+    SCHEMES,
+    PersonLedger,
+    RetirementRequest,
+    RetirementStatement,
+    retirement_statement,
+)
+
+__all__ = ["PersonEvents", "PersonOutcome", "Rejected", "group_by_resident", "apply_person",
+           "STATEMENT_SCHEMES", "REVISION_CONFLICT", "REQUEST_CONFLICT"]
+
+O = TypeVar("O")
+STATEMENT_SCHEMES = frozenset({"PENSION", "MEDICAL"})
+REVISION_CONFLICT = "REVISION_CONFLICT"
+REQUEST_CONFLICT = "REQUEST_CONFLICT"  # added by this service: a request_id seen before with other content
+
+
+@dataclass(slots=True)
+class PersonEvents(Generic[O]):
+    resident_id: str
+    contributions: list[tuple[ContributionRecord, O]] = field(default_factory=list)
+    requests: list[tuple[RetirementRequest, O]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected(Generic[O]):
+    origin: O
+    reason_code: str
+    reason: str
+
+
+@dataclass(slots=True)
+class PersonOutcome(Generic[O]):
+    resident_id: str
+    changed_schemes: tuple[str, ...] = ()  # publish these summaries, once each
+    statements: list[RetirementStatement] = field(default_factory=list)  # issue these
+    rejected: list[Rejected[O]] = field(default_factory=list)
+    ledger_changed: bool = False
+    book_changed: bool = False
+
+
+def group_by_resident(items: Iterable[tuple[ContributionRecord | RetirementRequest, O]]) -> dict[str, PersonEvents[O]]:
+    """Per resident, in arrival order; dict order is the order residents first appear."""
+    people: dict[str, PersonEvents[O]] = {}
+    for value, origin in items:
+        person = people.get(value.resident_id)
+        if person is None:
+            person = people[value.resident_id] = PersonEvents(value.resident_id)
+        if isinstance(value, ContributionRecord):
+            person.contributions.append((value, origin))
+        else:
+            person.requests.append((value, origin))
+    return people
+
+
+def apply_person(ledger: PersonLedger, book: RetirementBook, events: PersonEvents[O],
+                 policies: Mapping[str, MedicalPolicy]) -> PersonOutcome[O]:
+    """Apply a person's events to `ledger` and `book` (both mutated) and say what to send."""
+    outcome: PersonOutcome[O] = PersonOutcome(events.resident_id)
+    changed: set[str] = set()
+    touched: set[str] = set()
+    for record, origin in events.contributions:
+        result = ledger.apply(record)
+        if result.outcome is ApplyOutcome.CONFLICT:
+            outcome.rejected.append(Rejected(origin, REVISION_CONFLICT, result.reason))
+        elif result.outcome is ApplyOutcome.APPLIED:
+            outcome.ledger_changed = True
+            changed.update(result.changed_schemes)
+            touched.update(result.touched_schemes)
+    outcome.changed_schemes = tuple(s for s in SCHEMES if s in changed)
+    new_requests: set[str] = set()
+    for request, origin in events.requests:
+        known = book.issued.get(request.request_id)
+        if known is not None:
+            if known.request != request:
+                outcome.rejected.append(Rejected(
+                    origin, REQUEST_CONFLICT,
+                    f"request_id: {request.request_id} was already requested with other content"))
+            continue
+        statement = retirement_statement(ledger, request, policies, revision=1)
+        book.record(request, statement)
+        outcome.statements.append(statement)
+        new_requests.add(request.request_id)
+        outcome.book_changed = True
+    if touched & STATEMENT_SCHEMES:
+        for request_id, issued in list(book.issued.items()):
+            if request_id in new_requests:
+                continue
+            candidate = retirement_statement(ledger, issued.request, policies, revision=issued.revision)
+            if issued.differs_from(candidate):
+                reissued = retirement_statement(ledger, issued.request, policies, revision=issued.revision + 1)
+                book.record(issued.request, reissued)
+                outcome.statements.append(reissued)
+                outcome.book_changed = True
+    return outcome
+
