@@ -1,0 +1,59 @@
+"""The orchestrator's HTTP API from the client side: start a migration, follow it to the end."""
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import aiohttp
+from rich.console import Console
+
+from citybus.errors import CitybusError
+from citybus.migration.timeline import changes, entry_text, steps_table
+
+__all__ = ["start_migration", "get_migration", "follow_migration"]
+
+
+async def start_migration(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST /migrations; a 400 raises CitybusError with the rule the orchestrator named."""
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{url.rstrip('/')}/migrations", json=body) as response:
+            answer = await response.json()
+            if response.status >= 400:
+                raise CitybusError(f"migration refused ({response.status}): {answer.get('error', answer)}")
+            return answer
+
+
+async def get_migration(url: str, migration_id: str, session: aiohttp.ClientSession | None = None) -> dict | None:
+    """GET /migrations/{id}: the view, or None while it is unknown (404)."""
+    own = session is None
+    session = session or aiohttp.ClientSession()
+    try:
+        async with session.get(f"{url.rstrip('/')}/migrations/{migration_id}") as response:
+            if response.status == 404:
+                return None
+            response.raise_for_status()
+            return await response.json()
+    finally:
+        if own:
+            await session.close()
+
+
+async def follow_migration(url: str, migration_id: str, console: Console, timeout: float = 600.0,
+                           poll_s: float = 0.1, table: bool = True) -> dict[str, Any]:
+    """Print each step as it happens until the migration is final; return its last view."""
+    started = time.monotonic()
+    before: dict[str, Any] | None = None
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() - started < timeout:
+            view = await get_migration(url, migration_id, session)
+            if view is not None:
+                for entry in changes(before, view):
+                    console.print(entry_text(entry, time.monotonic() - started, view.get("reason")))
+                before = view
+                if view["status"] != "IN_PROGRESS":
+                    if table:
+                        console.print(steps_table(view))
+                    return view
+            await asyncio.sleep(poll_s)
+    raise CitybusError(f"migration {migration_id} not final after {timeout:g} s")

@@ -1,0 +1,98 @@
+"""One subject's sagas as one table value: the unit the orchestrator reads, changes and writes.
+
+The saga table is keyed by subject_id, the key of requests, moves, commands and replies, so
+every event about a subject arrives on the partition that holds its value, conflict detection
+included (`held`: scope -> migration in progress). Pure: no Faust, no Kafka, no clock.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from citybus.domain.migration import (
+    Command,
+    MigrationRequested,
+    ReplyReceived,
+    SagaPolicy,
+    SagaState,
+    SubjectRegistry,
+    accept_request,
+    held_after,
+    transition,
+)
+
+__all__ = ["SubjectSagas", "Outcome"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one event did to a subject: its new value, commands to carry out, sagas that changed."""
+
+    subject: SubjectSagas
+    commands: list[Command] = field(default_factory=list)
+    changed: list[SagaState] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SubjectSagas:
+    subject_id: str
+    partition: int = 0  # where the value lives, so the timer can tick the right partition
+    held: dict[str, str] = field(default_factory=dict)
+    sagas: dict[str, SagaState] = field(default_factory=dict)
+
+    def next_deadline(self) -> int | None:
+        pending = [d[0] for s in self.sagas.values() if (d := s.next_deadline()) is not None]
+        return min(pending) if pending else None
+
+    def on_request(self, request: MigrationRequested, policy: SagaPolicy) -> Outcome:
+        existing = self.sagas.get(request.migration_id)
+        registry = SubjectRegistry({self.subject_id: self.held})
+        state, commands, registry = accept_request(existing, request, registry, policy)
+        if existing is not None:
+            return Outcome(self)
+        return self._with(state, dict(registry.holding(self.subject_id)), commands)
+
+    def on_reply(self, reply: ReplyReceived, policy: SagaPolicy) -> Outcome:
+        state = self.sagas.get(reply.migration_id)
+        new, commands = transition(state, reply, policy)
+        if new is None or new == state:
+            return Outcome(self)
+        return self._with(new, held_after(self.held, new), commands)
+
+    def on_tick(self, now_ms: int, policy: SagaPolicy) -> Outcome:
+        """Feed every deadline due at `now_ms`; stale ones are ignored by the saga."""
+        outcome = Outcome(self)
+        for migration_id in sorted(self.sagas):
+            for expiry in self.sagas[migration_id].expiries_due(now_ms):
+                subject = outcome.subject
+                state = subject.sagas[migration_id]
+                new, commands = transition(state, expiry, policy)
+                if new is None or new == state:
+                    continue
+                step = subject._with(new, held_after(subject.held, new), commands)
+                outcome = Outcome(step.subject, outcome.commands + step.commands,
+                                  [s for s in outcome.changed if s.migration_id != migration_id] + step.changed)
+        return outcome
+
+    def _with(self, state: SagaState, held: dict[str, str], commands: Iterable[Command]) -> Outcome:
+        sagas = {**self.sagas, state.migration_id: state}
+        return Outcome(replace(self, held=held, sagas=sagas), list(commands), [state])
+
+    def to_bytes(self) -> bytes:
+        return json.dumps({
+            "subject_id": self.subject_id, "partition": self.partition, "held": self.held,
+            "sagas": {mid: state.to_dict() for mid, state in self.sagas.items()},
+        }, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> SubjectSagas:
+        data: dict[str, Any] = json.loads(raw)
+        return cls(data["subject_id"], data["partition"], dict(data["held"]),
+                   {mid: SagaState.from_dict(s) for mid, s in data["sagas"].items()})
+
+    @classmethod
+    def load(cls, raw: bytes | None, subject_id: str, partition: int) -> SubjectSagas:
+        subject = cls.from_bytes(raw) if raw else cls(subject_id)
+        return replace(subject, partition=partition)
