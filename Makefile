@@ -24,7 +24,8 @@ $(KAFKA_STAMP): deploy/kafka/pom.xml
 # headless Chromium and its driver, from Debian, for tests/browser
 .PHONY: browser-deps
 browser-deps:
-	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
 
 lint: venv
 	$(BIN)/lint-imports
@@ -35,10 +36,10 @@ schemas-check: venv
 unit: venv
 	$(BIN)/pytest -q tests/unit
 
-test: venv kafka-jars
+test: venv kafka-jars browser-deps
 	$(BIN)/lint-imports
 	$(BIN)/citybus schemas check
-	$(BIN)/pytest -q -p no:cacheprovider tests
+	$(BIN)/pytest -q -p no:cacheprovider --durations=15 tests
 
 demo: venv kafka-jars
 	$(BIN)/citybus demo
