@@ -1,0 +1,101 @@
+"""The simulated cities' relations, kept as the domain's RelationLedger plus a journal file.
+
+`ledger.jsonl` holds every grant and every first application of a command, in order; replaying
+it rebuilds the ledger exactly (its replies included), so a restarted simulation, or a test
+reading the file, sees what the cities hold. `ledger.json` is a readable snapshot of holdings.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from citybus.domain.migration import LedgerReply, RelationLedger
+
+__all__ = ["LedgerJournal", "JOURNAL", "SNAPSHOT"]
+
+JOURNAL = "ledger.jsonl"
+SNAPSHOT = "ledger.json"
+_COMMAND_FIELDS = ("command_id", "migration_id", "scope", "step", "subject_id")
+
+
+class LedgerJournal:
+    def __init__(self, directory: Path | None = None) -> None:
+        self.ledger = RelationLedger()
+        self.relations: set[tuple[str, str]] = set()  # (subject_id, scope) ever touched
+        self.seen: set[tuple[str, str, str]] = set()  # (city, subject_id, scope) a city has dealt with
+        self.directory = Path(directory) if directory else None
+        self._file = None
+        if self.directory:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            path = self.directory / JOURNAL
+            if path.exists():
+                for line in path.read_text().splitlines():
+                    if line.strip():
+                        self._replay(json.loads(line))
+            self._file = path.open("a")
+
+    @classmethod
+    def read(cls, directory: Path) -> LedgerJournal:
+        """The ledger as the journal in `directory` has it (read-only use, e.g. by a test)."""
+        journal = cls()
+        path = Path(directory) / JOURNAL
+        for line in path.read_text().splitlines() if path.exists() else ():
+            if line.strip():
+                journal._replay(json.loads(line))
+        return journal
+
+    def holders(self, subject_id: str, scope: str) -> set[str]:
+        return self.ledger.holders(subject_id, scope)
+
+    def grant(self, city: str, subject_id: str, scope: str) -> None:
+        self._record({"grant": [city, subject_id, str(scope)]})
+
+    def apply(self, city: str, command: Any, verdict: str, reason: str | None) -> LedgerReply:
+        entry = {"apply": {f: str(getattr(command, f)) for f in _COMMAND_FIELDS}, "city": city,
+                 "verdict": str(verdict), "reason": reason}
+        return self._record(entry)
+
+    def _record(self, entry: dict[str, Any]) -> LedgerReply | None:
+        result = self._replay(entry)
+        if self._file is not None:
+            self._file.write(json.dumps(entry) + "\n")
+            self._file.flush()
+        return result
+
+    def _replay(self, entry: dict[str, Any]) -> LedgerReply | None:
+        if "grant" in entry:
+            city, subject_id, scope = entry["grant"]
+            self.ledger.grant(city, subject_id, scope)
+            self._touch(city, subject_id, scope)
+            return None
+        command = SimpleNamespace(**entry["apply"])
+        self._touch(entry["city"], command.subject_id, command.scope)
+        return self.ledger.apply(entry["city"], command, entry["verdict"], entry["reason"])
+
+    def _touch(self, city: str, subject_id: str, scope: str) -> None:
+        self.relations.add((subject_id, scope))
+        self.seen.add((city, subject_id, scope))
+
+    def holdings(self) -> dict[str, list[list[str]]]:
+        """city -> [[subject_id, scope], ...] held now."""
+        result: dict[str, list[list[str]]] = {}
+        for subject_id, scope in sorted(self.relations):
+            for city in sorted(self.holders(subject_id, scope)):
+                result.setdefault(city, []).append([subject_id, scope])
+        return result
+
+    def write_snapshot(self) -> None:
+        if self.directory:
+            tmp = self.directory / (SNAPSHOT + ".tmp")
+            tmp.write_text(json.dumps({"holdings": self.holdings()}, indent=1))
+            tmp.replace(self.directory / SNAPSHOT)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    def known_anywhere(self, subject_id: str, scope: str, cities: Iterable[str]) -> bool:
+        return any((city, subject_id, scope) in self.seen for city in cities)

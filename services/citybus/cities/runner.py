@@ -1,0 +1,82 @@
+"""The Kafka side of the adapter kit: commands in through the intake, replies out, dead letters.
+
+One consumer for the `city.<code>.commands` topics of the adapters given; each command goes to
+its city's adapter and the reply is sent on `city.<code>.replies`, keyed by subject_id, with
+CloudEvents headers from `/cities/<code>/adapter`. `delivery` (default: once, now) lets a
+simulation lose, delay or duplicate replies.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+
+from citybus.bus import Accepted, DeadLetterSink, default_intake
+from citybus.bus.consumer import GuardedConsumer, producer_send
+from citybus.bus.publisher import city_producer
+from citybus.catalog import default_catalog
+from citybus.cities.kit import CityAdapter
+from citybus.codec import cloudevent_headers, encode
+from citybus.codec.mapping.migration import command_from_avro, reply_to_avro
+from citybus.domain.migration import ReplyReceived, SendCommand
+
+__all__ = ["AdapterRunner", "Delivery", "REPLY_RECORD", "once"]
+
+REPLY_RECORD = "citybus.migration.MigrationReply"
+Delivery = Callable[[SendCommand, ReplyReceived], list[float]]  # seconds from now of each send; [] = lost
+
+
+def once(command: SendCommand, reply: ReplyReceived) -> list[float]:
+    return [0.0]
+
+
+class AdapterRunner:
+    def __init__(self, adapters: Mapping[str, CityAdapter], bootstrap: str, group_id: str,
+                 delivery: Delivery = once, service: str = "cities") -> None:
+        self.adapters = dict(adapters)
+        self.bootstrap = bootstrap
+        self.group_id = group_id
+        self.delivery = delivery
+        self.service = service
+        self.catalog = default_catalog()
+        self.handled = 0
+        self.sent = 0
+        self._later: set[asyncio.Task] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        producer = city_producer(self.bootstrap)
+        await producer.start()
+        try:
+            self._producer = producer
+            consumer = GuardedConsumer(
+                self.bootstrap, [f"city.{code}.commands" for code in self.adapters], self.group_id,
+                default_intake(), DeadLetterSink(producer_send(producer), self.service), self._handle)
+            await consumer.run(stop)
+            for task in list(self._later):
+                task.cancel()
+            await producer.flush()
+        finally:
+            await producer.stop()
+
+    async def _handle(self, accepted: Accepted) -> None:
+        city = self.catalog.city_of_topic(accepted.topic)
+        command = command_from_avro(accepted.record)
+        reply = self.adapters[city].answer(command)
+        self.handled += 1
+        for delay in self.delivery(command, reply):
+            if delay <= 0:
+                await self._send(command, reply)
+            else:
+                task = asyncio.create_task(self._send_later(delay, command, reply))
+                self._later.add(task)
+                task.add_done_callback(self._later.discard)
+
+    async def _send_later(self, delay: float, command: SendCommand, reply: ReplyReceived) -> None:
+        await asyncio.sleep(delay)
+        await self._send(command, reply)
+
+    async def _send(self, command: SendCommand, reply: ReplyReceived) -> None:
+        value = encode(REPLY_RECORD, reply_to_avro(reply))
+        headers = cloudevent_headers(REPLY_RECORD, f"/cities/{reply.city}/adapter")
+        await self._producer.send(f"city.{reply.city}.replies", value, key=command.subject_id.encode(),
+                                  headers=headers)
+        self.sent += 1
