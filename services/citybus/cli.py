@@ -18,6 +18,9 @@ app.add_typer(kafka_app, name="kafka")
 app.add_typer(topics_app, name="topics")
 app.add_typer(serve_app, name="serve")
 # Each service registers its commands below, one line each.
+from citybus.bench.commands import bench_command  # noqa: E402
+
+app.command("bench")(bench_command)
 from citybus.aggregation.commands import serve_aggregation  # noqa: E402
 
 serve_app.command("aggregation")(serve_aggregation)
