@@ -1,0 +1,254 @@
+"""The orchestrator and the simulated cities as real processes on a real broker: hundreds of
+migrations through refusals, failures, lost, late and duplicated replies and a SIGKILLed
+orchestrator; then every migration is final and every relation is in exactly one city."""
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+
+import aiohttp
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from citybus.bus.publisher import CityPublisher, city_producer
+from citybus.catalog import default_catalog
+from citybus.cities.ledger_file import LedgerJournal
+from citybus.codec import decode
+from citybus.codec.mapping.household import household_moved_record
+from citybus.domain.ids import enterprise_id_check_char, resident_id_check_char
+
+from .conftest import REFUSED_AT_CLEARANCE, MigrationRig
+
+CITIES = sorted(default_catalog().city_codes)
+PERSON_SCOPES = ["HOUSEHOLD", "PENSION", "MEDICAL", "PROVIDENT_FUND"]
+
+
+def person(rng: random.Random) -> str:
+    first = f"{rng.choice(CITIES)[:4]}01{rng.randint(1960, 2004)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}" \
+            f"{rng.randint(0, 999):03d}"
+    return first + resident_id_check_char(first)
+
+
+def enterprise(rng: random.Random) -> str:
+    first = "9144" + "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(13))
+    return first + enterprise_id_check_char(first)
+
+
+async def post(session: aiohttp.ClientSession, url: str, body: dict) -> tuple[int, dict]:
+    async with session.post(f"{url}/migrations", json=body) as response:
+        return response.status, await response.json()
+
+
+async def get(session: aiohttp.ClientSession, url: str, migration_id: str) -> dict | None:
+    async with session.get(f"{url}/migrations/{migration_id}") as response:
+        if response.status in (404, 503):
+            return None
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+async def wait_final(url: str, ids: list[str], timeout: float) -> dict[str, dict]:
+    views: dict[str, dict] = {}
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            pending = [m for m in ids if m not in views]
+            if not pending:
+                return views
+            for start in range(0, len(pending), 20):
+                batch = pending[start:start + 20]
+                try:
+                    answers = await asyncio.gather(*(get(session, url, m) for m in batch))
+                except aiohttp.ClientError:
+                    break  # the orchestrator is restarting
+                for migration_id, view in zip(batch, answers, strict=True):
+                    if view is not None and view["status"] != "IN_PROGRESS":
+                        views[migration_id] = view
+            await asyncio.sleep(0.5)
+    missing = [m for m in ids if m not in views]
+    raise AssertionError(f"{len(missing)} migrations not final after {timeout} s, e.g. {missing[:5]}")
+
+
+async def in_progress(url: str, ids: list[str]) -> int:
+    async with aiohttp.ClientSession() as session:
+        views = await asyncio.gather(*(get(session, url, m) for m in ids))
+    return sum(1 for v in views if v is None or v["status"] == "IN_PROGRESS")
+
+
+async def read_topic(bootstrap: str, topics: list[str]) -> list:
+    """Every record now in `topics`, from the beginning (until the consumer goes quiet)."""
+    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    records = []
+    try:
+        quiet = 0
+        while quiet < 2:
+            batches = await consumer.getmany(timeout_ms=400)
+            records += [m for msgs in batches.values() for m in msgs]
+            quiet = 0 if batches else quiet + 1
+    finally:
+        await consumer.stop()
+    return records
+
+
+def assert_invariant(rig: MigrationRig, views: dict[str, dict]) -> None:
+    ledger = LedgerJournal.read(rig.data_dir / "cities")
+    broken = []
+    for view in views.values():
+        if view["status"] == "REJECTED":
+            continue
+        for scope, body in view["scopes"].items():
+            want = {view["to_city"]} if body["status"] == "COMPLETED" else {view["from_city"]}
+            held = ledger.holders(view["subject_id"], scope)
+            if held != want:
+                broken.append((view["migration_id"], scope, body["status"], held, want))
+    assert not broken, broken[:10]
+
+
+def test_hundreds_of_migrations_survive_chaos_and_a_killed_orchestrator(rig: MigrationRig) -> None:
+    rng = random.Random(2026)
+    requests = []
+    for index in range(260):
+        from_city, to_city = rng.sample(CITIES, 2)
+        if index % 5 == 4:
+            body = {"subject_type": "ENTERPRISE", "subject_id": enterprise(rng), "from_city": from_city,
+                    "to_city": to_city}
+        else:
+            scopes = rng.sample(PERSON_SCOPES, rng.randint(0, 4))
+            body = {"subject_type": "PERSON", "subject_id": person(rng), "from_city": from_city,
+                    "to_city": to_city, "scopes": scopes}
+        requests.append({**body, "migration_id": f"bulk-{index}-{uuid.uuid4().hex[:6]}"})
+
+    async def post_all() -> None:
+        async with aiohttp.ClientSession() as session:
+            for start in range(0, len(requests), 20):
+                answers = await asyncio.gather(*(post(session, rig.url, r) for r in requests[start:start + 20]))
+                assert all(status == 202 for status, _ in answers), answers
+
+    asyncio.run(post_all())
+    time.sleep(2.5)  # mid-run: commands out, replies in flight, deadlines pending
+    before_kill = asyncio.run(in_progress(rig.url, [r["migration_id"] for r in requests]))
+    assert before_kill > 20, "the kill should land mid-run"
+    rig.kill_orchestrator()
+    time.sleep(1.0)
+    rig.start_orchestrator()
+    views = asyncio.run(wait_final(rig.url, [r["migration_id"] for r in requests], timeout=150))
+
+    statuses = {v["status"] for v in views.values()}
+    assert statuses <= {"COMPLETED", "PARTIAL", "FAILED"}
+    assert "COMPLETED" in statuses and ({"PARTIAL", "FAILED"} & statuses)
+    scope_statuses = {s["status"] for v in views.values() for s in v["scopes"].values()}
+    assert scope_statuses <= {"COMPLETED", "REJECTED", "FAILED", "REVERTED"}
+    assert {"COMPLETED", "REVERTED"} <= scope_statuses
+    assert any(step["attempts"] > 1 for v in views.values() for s in v["scopes"].values() for step in s["steps"])
+    assert_invariant(rig, views)
+
+
+def test_tax_refused_at_clearance_ends_rejected_with_the_reason(rig: MigrationRig) -> None:
+    migration_id = f"tax-{uuid.uuid4().hex[:8]}"
+
+    async def run() -> dict:
+        async with aiohttp.ClientSession() as session:
+            status, _ = await post(session, rig.url, {
+                "migration_id": migration_id, "subject_type": "ENTERPRISE", "subject_id": REFUSED_AT_CLEARANCE,
+                "from_city": "440300", "to_city": "442000"})
+            assert status == 202
+        return (await wait_final(rig.url, [migration_id], 60))[migration_id]
+
+    view = asyncio.run(run())
+    tax = view["scopes"]["TAX_REGISTRATION"]
+    assert tax["status"] == "REJECTED"
+    assert tax["steps"][0] == {"step": "PRECHECK", "city": "440300", "status": "REJECTED",
+                               "attempts": tax["steps"][0]["attempts"]}
+    assert view["status"] == "FAILED"
+    assert LedgerJournal.read(rig.data_dir / "cities").holders(REFUSED_AT_CLEARANCE, "TAX_REGISTRATION") == {"440300"}
+
+
+def test_repeated_request_starts_nothing_and_a_conflicting_one_is_rejected(rig: MigrationRig) -> None:
+    subject = person(random.Random(7))
+    first, second = f"rep-{uuid.uuid4().hex[:8]}", f"conf-{uuid.uuid4().hex[:8]}"
+    body = {"subject_type": "PERSON", "subject_id": subject, "from_city": "441900", "to_city": "310000"}
+
+    async def commands_of(migration_id: str) -> int:
+        records = await read_topic(rig.bootstrap, [f"city.{c}.commands" for c in CITIES])
+        return sum(1 for r in records if decode(r.value)[1]["migration_id"] == migration_id)
+
+    async def run() -> None:
+        async with aiohttp.ClientSession() as session:
+            assert (await post(session, rig.url, {**body, "migration_id": first}))[0] == 202
+            status, again = await post(session, rig.url, {**body, "migration_id": first})
+            assert status == 200 and again["migration_id"] == first
+            status, _ = await post(session, rig.url, {**body, "migration_id": second, "scopes": ["PENSION"]})
+            assert status == 202
+            views = await wait_final(rig.url, [first, second], 90)
+            assert views[second]["status"] == "REJECTED"
+            assert views[second]["reason"] == f"CONFLICT: {first}"
+            sent = await commands_of(first)
+            status, known = await post(session, rig.url, {**body, "migration_id": first})
+            assert status == 200 and known["status"] == views[first]["status"]
+            await asyncio.sleep(1.5)
+            assert await commands_of(first) == sent
+            assert await commands_of(second) == 0
+
+    asyncio.run(run())
+
+
+def test_a_household_move_starts_its_migration_by_itself(rig: MigrationRig) -> None:
+    resident = person(random.Random(99))
+    move_id = uuid.uuid4().hex[:10]
+
+    async def run() -> dict:
+        producer = city_producer(rig.bootstrap)
+        await producer.start()
+        try:
+            publisher = CityPublisher(default_catalog(), "320500", producer, system="household")
+            record = household_moved_record(move_id, resident, "330400", "320500", int(time.time() * 1000))
+            await publisher.publish("HouseholdMoved", record)
+            await publisher.publish("HouseholdMoved", record)  # redelivered: nothing new
+        finally:
+            await producer.stop()
+        return (await wait_final(rig.url, [f"move-{move_id}"], 60))[f"move-{move_id}"]
+
+    view = asyncio.run(run())
+    assert view["subject_id"] == resident and (view["from_city"], view["to_city"]) == ("330400", "320500")
+    assert sorted(view["scopes"]) == ["MEDICAL", "PENSION", "PROVIDENT_FUND"]
+    assert view["status"] in {"COMPLETED", "PARTIAL", "FAILED"}
+    assert_invariant(rig, {view["migration_id"]: view})
+
+
+def test_an_undecodable_request_lands_in_the_dead_letters(rig: MigrationRig) -> None:
+    key = f"junk-{uuid.uuid4().hex[:8]}".encode()
+
+    async def run() -> list[dict]:
+        producer = AIOKafkaProducer(bootstrap_servers=rig.bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait("bus.migration.requests", b"\x00not avro at all", key=key)
+        finally:
+            await producer.stop()
+        for _ in range(40):
+            found = [decode(r.value)[1] for r in await read_topic(rig.bootstrap, ["bus.deadletter"]) if r.key == key]
+            if found:
+                return found
+            await asyncio.sleep(0.5)
+        return []
+
+    found = asyncio.run(run())
+    assert len(found) == 1
+    assert found[0]["source_topic"] == "bus.migration.requests"
+    assert found[0]["reason_code"] == "UNDECODABLE" and found[0]["service"] == "migration"
+    assert found[0]["value"] == b"\x00not avro at all"
+
+
+def test_http_validation_names_the_rule(rig: MigrationRig) -> None:
+    async def run() -> tuple[int, dict]:
+        async with aiohttp.ClientSession() as session:
+            return await post(session, rig.url, {"subject_type": "PERSON", "subject_id": "440300199001011230",
+                                                 "from_city": "440300", "to_city": "440300"})
+
+    status, body = asyncio.run(run())
+    assert status == 400 and body["field"] in {"subject_id", "to_city"}
+
