@@ -1,0 +1,126 @@
+"""The adapter kit's promise (a command_id is answered once, the same way) and the simulated cities."""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from citybus.cities.kit import CityAdapter, JsonlReplies, Verdict
+from citybus.cities.ledger_file import LedgerJournal
+from citybus.cities.simulated import Chaos, RefusalRule, SimulatedCities
+from citybus.domain.migration import SendCommand, command_id_for
+from citybus.errors import ConfigurationError
+
+SUBJECT = "440301198506071238"
+
+
+def command(step: str, scope: str = "PENSION", city: str = "442000", migration_id: str = "m-1",
+            subject: str = SUBJECT, subject_type: str = "PERSON", deadline: int = 0) -> SendCommand:
+    return SendCommand(command_id_for(migration_id, scope, step), migration_id, scope, step, subject_type,
+                       subject, "440300", "442000", 1, deadline, {}, city)
+
+
+def test_a_resent_command_gets_the_same_reply_and_is_applied_once() -> None:
+    adapter = CityAdapter("442000", clock=lambda: 7)
+    calls = []
+
+    @adapter.handles("PENSION", "TRANSFER_IN")
+    def open_pension(cmd: SendCommand) -> Verdict:
+        calls.append(cmd.attempt)
+        return Verdict.done({"balance": "1.00"})
+
+    first = adapter.answer(command("TRANSFER_IN"))
+    again = adapter.answer(replace(command("TRANSFER_IN"), attempt=2))
+    assert first == again and calls == [1] and adapter.applied == 1
+    assert (first.outcome, first.city, first.package, first.replied_at) == ("DONE", "442000", {"balance": "1.00"}, 7)
+
+
+def test_a_command_without_a_handler_is_answered_failed() -> None:
+    reply = CityAdapter("442000").answer(command("PRECHECK", scope="MEDICAL"))
+    assert reply.outcome == "FAILED" and "no handler" in reply.reason
+
+
+def test_the_reply_cache_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "replies.jsonl"
+    adapter = CityAdapter("442000", JsonlReplies(path)).register(
+        {("PENSION", "PRECHECK"): lambda cmd: Verdict.rejected("no acceptance letter")})
+    first = adapter.answer(command("PRECHECK"))
+    adapter.replies.close()
+    restarted = CityAdapter("442000", JsonlReplies(path)).register(
+        {("PENSION", "PRECHECK"): lambda cmd: Verdict.done()})
+    assert restarted.answer(command("PRECHECK")) == first
+    assert restarted.applied == 0
+
+
+def simulation(tmp_path: Path | None = None, **kwargs) -> SimulatedCities:  # noqa: ANN003
+    journal = LedgerJournal(tmp_path) if tmp_path else LedgerJournal()
+    return SimulatedCities(["440300", "442000"], journal, **kwargs)
+
+
+def run(adapters: dict, *steps: tuple[str, str]) -> list[str]:
+    return [adapters[city].answer(command(step, city=city)).outcome for step, city in steps]
+
+
+def test_a_simulated_move_keeps_the_relation_in_one_city_and_reverts_undo_it(tmp_path: Path) -> None:
+    sim = simulation(tmp_path)
+    adapters = sim.adapters()
+    assert run(adapters, ("PRECHECK", "442000"), ("TRANSFER_OUT", "440300"), ("TRANSFER_IN", "442000")) == ["DONE"] * 3
+    assert sim.journal.holders(SUBJECT, "PENSION") == {"442000"}
+    assert run(adapters, ("REVERT_IN", "442000"), ("REVERT_OUT", "440300")) == ["DONE", "DONE"]
+    assert sim.journal.holders(SUBJECT, "PENSION") == {"440300"}
+    sim.journal.close()
+    assert LedgerJournal.read(tmp_path).holders(SUBJECT, "PENSION") == {"440300"}
+    sim.journal.write_snapshot()
+    assert (tmp_path / "ledger.json").exists()
+
+
+def test_a_restarted_simulation_answers_resent_commands_the_same(tmp_path: Path) -> None:
+    sim = simulation(tmp_path)
+    first = run(sim.adapters(), ("PRECHECK", "442000"), ("TRANSFER_OUT", "440300"))
+    sim.journal.close()
+    again = simulation(tmp_path)
+    assert run(again.adapters(), ("PRECHECK", "442000"), ("TRANSFER_OUT", "440300")) == first
+    assert again.journal.holders(SUBJECT, "PENSION") == set()  # out of 440300 once, not twice
+
+
+def test_refusal_rules_and_clearance() -> None:
+    enterprise = "91440300MA5F00001A"
+    sim = simulation(refusals=[RefusalRule.parse("442000:TRANSFER_IN:PENSION")],
+                     clearance_refused=frozenset({enterprise}))
+    adapters = sim.adapters()
+    assert run(adapters, ("TRANSFER_OUT", "440300"), ("TRANSFER_IN", "442000")) == ["DONE", "REJECTED"]
+    tax = command("PRECHECK", scope="TAX_REGISTRATION", city="440300", subject=enterprise,
+                  subject_type="ENTERPRISE", migration_id="t-1")
+    reply = adapters["440300"].answer(tax)
+    assert reply.outcome == "REJECTED" and "clearance" in reply.reason
+
+
+@pytest.mark.parametrize("text", ["442000:TRANSFER_IN", "442000:JUMP:PENSION", "x:PRECHECK:NOPE:1"])
+def test_bad_refusal_rules_are_configuration_errors(text: str) -> None:
+    with pytest.raises(ConfigurationError):
+        RefusalRule.parse(text)
+
+
+def test_a_rule_with_a_subject_matches_only_that_subject() -> None:
+    rule = RefusalRule.parse("*:TRANSFER_IN:MEDICAL:" + SUBJECT)
+    assert rule.matches("442000", command("TRANSFER_IN", scope="MEDICAL"))
+    assert not rule.matches("442000", command("TRANSFER_IN", scope="MEDICAL", subject="other"))
+
+
+def test_delivery_loses_duplicates_and_delays_past_the_deadline() -> None:
+    reply_of = CityAdapter("442000").answer
+    lossy = simulation(chaos=Chaos(lose_rate=1.0, seed=1))
+    assert lossy.delivery(command("PRECHECK"), reply_of(command("PRECHECK"))) == []
+    twice = simulation(chaos=Chaos(duplicate_rate=1.0, seed=1))
+    assert len(twice.delivery(command("PRECHECK"), reply_of(command("PRECHECK")))) == 2
+    late = simulation(chaos=Chaos(late_rate=1.0, seed=1))
+    deadline = time.time_ns() // 1_000_000 + 300
+    (delay,) = late.delivery(command("PRECHECK", deadline=deadline), reply_of(command("PRECHECK")))
+    assert delay >= 0.3
+
+
+def test_rates_outside_zero_to_one_are_refused() -> None:
+    with pytest.raises(ConfigurationError):
+        Chaos(lose_rate=1.5)
