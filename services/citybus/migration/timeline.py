@@ -57,7 +57,7 @@ def entry_text(entry: TimelineEntry, elapsed_s: float, reason: str | None = None
         if reason:
             text.append(f"  {reason}", style="dim")
         return text
-    text.append(f"{entry.scope:<16}", style="bold")
+    text.append(f"{entry.scope:<17}", style="bold")
     if entry.step is None:
         text.append("→ ")
         text.append(entry.status, style=style)
