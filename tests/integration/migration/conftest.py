@@ -54,19 +54,38 @@ class MigrationRig:
              "--refuse-clearance", REFUSED_AT_CLEARANCE, *extra],
             env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
+    def second_orchestrator(self) -> str:
+        """Another worker of the same group (own port and data dir); returns its URL."""
+        port = free_port()
+        log = (self.logs / "orchestrator-second.log").open("w")
+        self.processes["second"] = subprocess.Popen(
+            [*CITYBUS, "serve", "migration", "--web-port", str(port), "--data-dir", str(self.data_dir / "second")],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        asyncio.run(self.wait_ready(f"http://127.0.0.1:{port}", "second"))
+        asyncio.run(self.wait_ready())
+        return f"http://127.0.0.1:{port}"
+
+    def stop_second(self) -> None:
+        process = self.processes.pop("second")
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
     def kill_orchestrator(self) -> None:
         process = self.processes.pop("orchestrator")
         process.send_signal(signal.SIGKILL)
         process.wait(10)
 
-    async def wait_ready(self, timeout: float = 120.0) -> None:
+    async def wait_ready(self, url: str | None = None, name: str = "orchestrator", timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:
-                if self.processes["orchestrator"].poll() is not None:
-                    raise RuntimeError(f"orchestrator exited: see {self.logs}")
+                if self.processes[name].poll() is not None:
+                    raise RuntimeError(f"{name} exited: see {self.logs}")
                 try:
-                    async with session.get(f"{self.url}/migrations/readiness-probe") as response:
+                    async with session.get(f"{url or self.url}/migrations/readiness-probe") as response:
                         if response.status == 404:
                             return
                 except aiohttp.ClientError:

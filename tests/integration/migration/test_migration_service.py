@@ -252,3 +252,27 @@ def test_http_validation_names_the_rule(rig: MigrationRig) -> None:
     status, body = asyncio.run(run())
     assert status == 400 and body["field"] in {"subject_id", "to_city"}
 
+
+
+def test_two_workers_answer_for_every_id_whichever_is_asked(rig: MigrationRig) -> None:
+    second = rig.second_orchestrator()
+    rng = random.Random(5)
+    try:
+        async def run() -> None:
+            ids = []
+            async with aiohttp.ClientSession() as session:
+                for index in range(12):
+                    first_url, other_url = (rig.url, second) if index % 2 else (second, rig.url)
+                    body = {"migration_id": f"two-{index}-{uuid.uuid4().hex[:6]}", "subject_type": "PERSON",
+                            "subject_id": person(rng), "from_city": "440300", "to_city": "441900"}
+                    assert (await post(session, first_url, body))[0] == 202
+                    assert (await post(session, other_url, body))[0] == 200  # known at once, on the id's owner
+                    ids.append(body["migration_id"])
+            views = await wait_final(second, ids, 90)
+            async with aiohttp.ClientSession() as session:
+                for migration_id in ids:
+                    assert await get(session, rig.url, migration_id) == views[migration_id]
+
+        asyncio.run(run())
+    finally:
+        rig.stop_second()
