@@ -36,13 +36,13 @@ app.command("publish")(publish_command)
 app.add_typer(schemas_app, name="schemas")
 app.command("demo")(demo_command)
 
-
 from citybus.cities.commands import serve_city  # noqa: E402
 from citybus.migration.commands import migrate_command, serve_migration  # noqa: E402
 
 serve_app.command("migration")(serve_migration)
 serve_app.command("city")(serve_city)
 app.command("migrate")(migrate_command)
+
 
 def main() -> None:
     try:
