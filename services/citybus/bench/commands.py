@@ -38,7 +38,8 @@ def bench_command(
         only=tuple(name for name in BENCHES if name in chosen),
         quick=quick,
         migration_hold_s=migration_hold or (10.0 if quick else 60.0),
-        migration_max_steps=3 if quick else 4,
+        migration_max_steps=4 if quick else 5,
+        migration_drain_s=20.0 if quick else 60.0,
         verify_sample=100 if quick else 300,
         quix_python=quix_python or REPO_ROOT / QUIX_PYTHON,
     )
