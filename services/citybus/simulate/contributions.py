@@ -171,17 +171,22 @@ def _person(index: int, rng: random.Random, shape: HistoryShape) -> tuple[list[S
 
 
 def contribution_history(persons: int, seed: int = 7, shape: HistoryShape | None = None,
-                         bad: bool = False) -> Iterator[SimulatedEvent]:
+                         bad: bool = False, first_person: int = 0) -> Iterator[SimulatedEvent]:
     """`persons` careers (P of the worked example first), `interleave` persons at a time shuffled
-    together, each group's late events after it; memory is bounded by one group."""
+    together, each group's late events after it; memory is bounded by one group.
+
+    Persons are numbered from `first_person` (ids and record ids follow from the number), so a
+    second load with another `first_person` brings new people; P comes only with `first_person` 0."""
     shape = shape or HistoryShape()
     rng = random.Random(seed)
     bad_every = max(1, persons // shape.interleave // 8)  # about eight rounds of bad events
-    yield from worked_example()
-    for first in range(1, persons, shape.interleave):
+    if first_person == 0:
+        yield from worked_example()
+    end = first_person + persons
+    for first in range(first_person + 1, end, shape.interleave):
         group: list[SimulatedEvent] = []
         late: list[SimulatedEvent] = []
-        for index in range(first, min(persons, first + shape.interleave)):
+        for index in range(first, min(end, first + shape.interleave)):
             events, later = _person(index, rng, shape)
             group += events
             late += later
@@ -189,7 +194,7 @@ def contribution_history(persons: int, seed: int = 7, shape: HistoryShape | None
         rng.shuffle(late)
         yield from group
         yield from late
-        if bad and (first - 1) // shape.interleave % bad_every == 0:
+        if bad and (first - first_person - 1) // shape.interleave % bad_every == 0:
             yield from bad_events(first, group, late)
 
 

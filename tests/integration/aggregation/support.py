@@ -1,0 +1,191 @@
+"""The aggregation service as a real child process, and what the tests compare it with."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from citybus.aggregation.service import INDEX_TOPIC, source_topics
+from citybus.catalog import default_catalog
+from citybus.kafka.local import free_port
+from citybus.kafka.offsets import group_lag
+from citybus.simulate.contributions import CONTRIBUTION, SimulatedEvent
+from tests.unit.domain.contributions.reference import reference_figures
+
+GROUP = "citybus-aggregation"
+CITYBUS = Path(os.environ.get("VIRTUAL_ENV", Path(__file__).resolve().parents[3] / ".venv")) / "bin" / "citybus"
+
+
+class Worker:
+    """`citybus serve aggregation --web-port P` with its own data dir, in its own session."""
+
+    def __init__(self, bootstrap: str, data_dir: Path, port: int | None = None) -> None:
+        self.bootstrap = bootstrap
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.log_path = data_dir / f"worker-{self.port}.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Worker:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "CITYBUS_DATA_DIR": str(self.data_dir),
+               "CITYBUS_LOG_LEVEL": "INFO"}
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([str(CITYBUS), "serve", "aggregation", "--web-port", str(self.port)], env=env,
+                                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+        return self
+
+    async def wait_ready(self, timeout: float = 90.0) -> None:
+        """Until it answers a query itself (200/404), i.e. it has joined the group and owns partitions."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        async with aiohttp.ClientSession() as session:
+            while loop.time() < deadline:
+                assert self.proc is not None and self.proc.poll() is None, f"worker exited:\n{self.tail()}"
+                try:
+                    async with session.get(f"{self.url}/contributions/110101199001011237",
+                                           timeout=aiohttp.ClientTimeout(total=3)) as response:
+                        if response.status in (200, 404):
+                            return
+                except (aiohttp.ClientError, asyncio.TimeoutError):
+                    pass
+                await asyncio.sleep(0.5)
+        raise AssertionError(f"worker {self.url} not ready in {timeout:.0f}s:\n{self.tail()}")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        except ProcessLookupError:
+            pass
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def watched_topics() -> list[str]:
+    return source_topics(default_catalog()) + [INDEX_TOPIC]
+
+
+async def wait_caught_up(bootstrap: str, timeout: float = 240.0, workers: Iterable[Worker] = ()) -> None:
+    """Lag 0 on every source topic and on the statement index, twice in a row a second apart."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    zeros = 0
+    lag = -1
+    while zeros < 2:
+        for worker in workers:
+            assert worker.proc is not None and worker.proc.poll() is None, f"worker exited:\n{worker.tail()}"
+        lag = await group_lag(bootstrap, GROUP, watched_topics())
+        zeros = zeros + 1 if lag == 0 else 0
+        assert loop.time() < deadline, f"still {lag} events behind after {timeout:.0f}s"
+        await asyncio.sleep(1.0)
+
+
+@dataclass
+class Expected:
+    """Per person, the good events in publication order; per request, its fields."""
+
+    events: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    requests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bad: list[SimulatedEvent] = field(default_factory=list)
+
+    def add(self, events: Iterable[SimulatedEvent]) -> Iterable[SimulatedEvent]:
+        """Pass events through (to the publisher) while remembering them."""
+        for event in events:
+            if event.raw is not None:
+                self.bad.append(event)
+            elif event.full_name == CONTRIBUTION:
+                self.events[event.key].append(event.record)
+            else:
+                self.requests[event.record["request_id"]] = event.record
+                self.events.setdefault(event.key, [])
+            yield event
+
+    def persons(self) -> list[str]:
+        return sorted(self.events)
+
+
+def policies() -> dict[str, tuple[int, int]]:
+    catalog = default_catalog()
+    return {c: (catalog.policy(c, "medical_required_total_months"), catalog.policy(c, "medical_required_local_months"))
+            for c in catalog.city_codes}
+
+
+async def check_http(urls: list[str], expected: Expected) -> int:
+    """Every person's summaries and every statement over HTTP, round robin over `urls`, against
+    the reference. Returns how many answers were compared."""
+    compared = 0
+    policy = policies()
+    async with aiohttp.ClientSession() as session:
+        for i, rid in enumerate(expected.persons()):
+            want = reference_figures(expected.events[rid])
+            async with session.get(f"{urls[i % len(urls)]}/contributions/{rid}") as response:
+                if not want["schemes"]:
+                    assert response.status == 404, rid
+                else:
+                    assert response.status == 200, (rid, await response.text())
+                    body = await response.json()
+                    assert body["schemes"] == want["schemes"], rid
+            compared += 1
+        for i, (request_id, request) in enumerate(sorted(expected.requests.items())):
+            want = reference_figures(expected.events[request["resident_id"]], request, policy)
+            async with session.get(f"{urls[i % len(urls)]}/retirements/{request_id}") as response:
+                assert response.status == 200, (request_id, await response.text())
+                body = await response.json()
+            assert (body["pension"], body["medical"]) == (want["pension"], want["medical"]), request_id
+            assert body["resident_id"] == request["resident_id"] and body["revision"] >= 1
+            compared += 1
+    return compared
+
+
+async def read_topic(bootstrap: str, topic: str) -> list[Any]:
+    """Every record of `topic` from the beginning to the current end."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        if not partitions:
+            await consumer._client.force_metadata_update()  # noqa: SLF001
+            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        out = []
+        remaining = {tp for tp in partitions if ends[tp] > 0}
+        while remaining:
+            batches = await consumer.getmany(timeout_ms=1000)
+            for tp, messages in batches.items():
+                out += messages
+                if messages and messages[-1].offset + 1 >= ends[tp]:
+                    remaining.discard(tp)
+        return out
+    finally:
+        await consumer.stop()
