@@ -39,7 +39,7 @@ async def run_demo(persons: int = 2000, keep: bool = False) -> None:
     kafka = LocalKafka(home / "kafka", conf.kafka_lib_dir, nodes=1, heap="1g")
     console.print(Rule("[bold]citybus demo"))
     console.print("starting a single-node Apache Kafka (KRaft) from the Maven jars ...")
-    info = kafka.up()
+    info = await asyncio.to_thread(kafka.up)
     console.print(f"KAFKA_BOOTSTRAP_SERVERS={info.bootstrap}", highlight=False)
     services: list[ServiceProcess] = []
     try:
@@ -62,7 +62,7 @@ async def run_demo(persons: int = 2000, keep: bool = False) -> None:
     finally:
         for service in reversed(services):
             service.stop()
-        kafka.down()
+        await asyncio.to_thread(kafka.down)
         console.print(Rule("[bold]demo done: every service and the broker stopped"))
 
 

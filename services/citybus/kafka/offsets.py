@@ -5,6 +5,7 @@ import asyncio
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 __all__ = ["group_lag", "wait_caught_up"]
 
@@ -34,8 +35,12 @@ async def wait_caught_up(bootstrap: str, group: str, topics: list[str], timeout:
     """Wait until the group's lag on `topics` is 0; return the seconds it took. TimeoutError otherwise."""
     loop = asyncio.get_running_loop()
     started = loop.time()
+    lag: int | str = "unknown"
     while True:
-        lag = await group_lag(bootstrap, group, topics)
+        try:
+            lag = await group_lag(bootstrap, group, topics)
+        except KafkaError as exc:  # the group coordinator is not ready yet right after start-up
+            lag = f"unknown ({type(exc).__name__})"
         if lag == 0:
             return loop.time() - started
         if loop.time() - started > timeout:
