@@ -15,6 +15,8 @@ from citybus.codec import decode
 from citybus.kafka.offsets import group_lag
 from citybus.simulate import WORKED_EXAMPLE_ID, WORKED_EXAMPLE_REQUEST, contribution_history, publish_history
 
+from tests.unit.domain.contributions.reference import reference_figures
+
 from .support import Expected, check_http, read_topic, wait_caught_up, watched_topics
 
 pytestmark = pytest.mark.integration
@@ -40,8 +42,6 @@ async def test_generated_history_matches_the_reference(bus, workers):
     for message in await read_topic(bus, "bus.insurance.summaries"):
         _, record = decode(message.value, "citybus.insurance.ContributionSummary")
         latest[(record["resident_id"], record["scheme"])] = record
-    from tests.unit.domain.contributions.reference import reference_figures
-
     for rid in expected.persons():
         for scheme, want in reference_figures(expected.events[rid])["schemes"].items():
             got = latest[(rid, scheme)]
@@ -58,3 +58,74 @@ async def test_generated_history_matches_the_reference(bus, workers):
     assert (example["total_months"], example["payable_city"], example["eligible"]) == (171, "440300", False)
     assert [(t["from_city"], str(t["pooled_fund"]), str(t["individual_account"])) for t in example["transfers"]] == [
         ("442000", "28080.00", "18720.00")]
+
+
+async def latest_summaries(bus: str) -> dict[tuple[str, str], dict]:
+    latest = {}
+    for message in await read_topic(bus, "bus.insurance.summaries"):
+        _, record = decode(message.value, "citybus.insurance.ContributionSummary")
+        latest[(record["resident_id"], record["scheme"])] = record
+    return latest
+
+
+async def test_killed_worker_restarts_without_loss_or_double_counting(bus, workers):
+    worker = workers("w1")
+    await worker.wait_ready()
+    expected = Expected()
+    counts = await publish_history(bus, expected.add(contribution_history(1000, seed=12, first_person=200_000)))
+    total = sum(counts.values())
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 120
+    while (lag := await group_lag(bus, "citybus-aggregation", watched_topics())) > total // 2:
+        assert loop.time() < deadline, f"no progress: lag {lag}"
+        await asyncio.sleep(0.2)
+    worker.kill()  # SIGKILL halfway: no shutdown, no last commit, no flush
+    print(f"\nkilled with {lag} of {total} events left")
+    assert lag > 0
+
+    again = workers("w1")  # same data dir: its RocksDB state is ahead of or behind the committed offsets
+    await again.wait_ready()
+    await wait_caught_up(bus, workers=[again])
+    await check_http([again.url], expected)
+    latest = await latest_summaries(bus)
+    for rid in expected.persons():
+        for scheme, want in reference_figures(expected.events[rid])["schemes"].items():
+            got = latest[(rid, scheme)]
+            assert (got["total_months"], got["months_by_city"]) == (want["total_months"], want["months_by_city"])
+
+
+async def test_two_workers_share_the_partitions_and_answer_for_every_person(bus, workers):
+    first, second = workers("a"), workers("b")
+    await asyncio.gather(first.wait_ready(), second.wait_ready())
+    expected = Expected()
+    await publish_history(bus, expected.add(contribution_history(1000, seed=13, first_person=300_000)))
+    await wait_caught_up(bus, workers=[first, second])
+    # round robin both ways: every person and statement answered by each worker, owner or not
+    await check_http([first.url, second.url], expected)
+    await check_http([second.url, first.url], expected)
+    for worker in (first, second):
+        assert "Traceback" not in worker.log_path.read_text(errors="replace"), worker.tail()
+
+
+async def test_bad_bytes_go_to_the_deadletters_and_good_events_around_them_count(bus, workers):
+    worker = workers("w1")
+    expected = Expected()
+    counts = await publish_history(bus, expected.add(contribution_history(300, seed=14, first_person=400_000,
+                                                                         bad=True)))
+    assert {e.reason_code for e in expected.bad} == {
+        "UNDECODABLE", "UNKNOWN_SCHEMA", "WRONG_TYPE", "INVALID_FIELD", "WRONG_CITY", "UNKNOWN_CITY",
+        "REVISION_CONFLICT"}
+    await worker.wait_ready()
+    await wait_caught_up(bus, workers=[worker])
+    rejected = {}
+    for message in await read_topic(bus, "bus.deadletter"):
+        _, record = decode(message.value, "citybus.bus.RejectedEvent")
+        rejected[(record["source_topic"], record["value"])] = record
+    for event in expected.bad:
+        found = rejected.get((event.topic, event.raw))
+        assert found is not None, f"{event.reason_code} on {event.topic} not dead-lettered"
+        assert found["reason_code"] == event.reason_code, (found["reason_code"], found["reason"])
+        assert found["service"] == "aggregation" and found["reason"]
+        assert found["key"] == event.key.encode()
+    await check_http([worker.url], expected)
+    assert worker.proc.poll() is None

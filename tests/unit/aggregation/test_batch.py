@@ -1,0 +1,116 @@
+"""Batch coalescing: a person's events applied at once, one answer per batch."""
+from __future__ import annotations
+
+import dataclasses
+import random
+from decimal import Decimal
+
+import pytest
+
+from citybus.aggregation import PersonEvents, RetirementBook, apply_person, group_by_resident
+from citybus.domain.contributions import MedicalPolicy, PersonLedger, statement_json, summary_json
+from tests.unit.domain.contributions.factories import P, rec, request, resident, run
+from tests.unit.domain.contributions.reference import reference_figures
+
+POLICIES = {"442000": MedicalPolicy(300, 120)}
+
+
+def person(contributions=(), requests=()) -> PersonEvents[str]:
+    events = PersonEvents(P)
+    events.contributions = [(r, f"c{i}") for i, r in enumerate(contributions)]
+    events.requests = [(r, f"r{i}") for i, r in enumerate(requests)]
+    return events
+
+
+def worked_example():
+    return run("440300", "2010-01", 132) + run("442000", "2020-12", 40, base="6000.00", employee="480.00")
+
+
+def test_group_by_resident_keeps_arrival_order_per_person():
+    other = resident(2)
+    items = [(rec(month="2010-01"), 1), (rec(month="2010-02", resident_id=other), 2), (rec(month="2010-03"), 3),
+             (request(), 4)]
+    people = group_by_resident(items)
+    assert list(people) == [P, other]
+    assert [o for _, o in people[P].contributions] == [1, 3]
+    assert [o for _, o in people[P].requests] == [4]
+
+
+def test_a_batch_publishes_each_changed_scheme_once():
+    events = run("440300", "2010-01", 24) + run("440300", "2010-01", 24, scheme="MEDICAL")
+    outcome = apply_person(PersonLedger(P), RetirementBook(P), person(events), POLICIES)
+    assert outcome.changed_schemes == ("PENSION", "MEDICAL")
+    assert outcome.ledger_changed and not outcome.rejected and not outcome.statements
+
+
+def test_redelivered_batch_changes_nothing():
+    ledger, book = PersonLedger(P), RetirementBook(P)
+    events = run("440300", "2010-01", 12)
+    apply_person(ledger, book, person(events, [request()]), POLICIES)
+    again = apply_person(ledger, book, person(events, [request()]), POLICIES)
+    assert (again.changed_schemes, again.statements, again.rejected, again.ledger_changed, again.book_changed) == (
+        (), [], [], False, False)
+
+
+def test_same_revision_with_other_content_is_a_revision_conflict_and_the_first_stays():
+    ledger = PersonLedger(P)
+    first = rec(month="2010-01")
+    outcome = apply_person(ledger, RetirementBook(P), person([first, dataclasses.replace(
+        first, employee_amount=Decimal("1.00"))]), POLICIES)
+    assert [(r.origin, r.reason_code) for r in outcome.rejected] == [("c1", "REVISION_CONFLICT")]
+    assert ledger.summary("PENSION").total_months == 1
+
+
+def test_request_id_reused_with_other_content_is_a_request_conflict():
+    ledger, book = PersonLedger(P), RetirementBook(P)
+    apply_person(ledger, book, person(run("440300", "2010-01", 3), [request()]), POLICIES)
+    outcome = apply_person(ledger, book, person([], [dataclasses.replace(request(), hukou_city="442000")]), POLICIES)
+    assert [r.reason_code for r in outcome.rejected] == ["REQUEST_CONFLICT"] and not outcome.statements
+
+
+def test_a_request_in_the_batch_sees_every_record_of_the_batch():
+    outcome = apply_person(PersonLedger(P), RetirementBook(P), person(worked_example(), [request()]), POLICIES)
+    (statement,) = outcome.statements
+    assert statement.revision == 1
+    assert statement.pension.total_months == 171 and statement.pension.payable_city == "440300"
+
+
+def test_statement_reissued_when_a_touched_scheme_changes_a_figure_but_not_the_summary():
+    """A corrected employee amount of a retained month: same summary, other transfer: re-issue."""
+    ledger, book = PersonLedger(P), RetirementBook(P)
+    apply_person(ledger, book, person(worked_example(), [request()]), POLICIES)
+    corrected = rec(month="2022-01", city="442000", revision=2, base="6000.00", employee="500.00")
+    outcome = apply_person(ledger, book, person([corrected]), POLICIES)
+    assert outcome.changed_schemes == ()
+    (statement,) = outcome.statements
+    assert statement.revision == 2
+    assert statement.pension.transfers[0].individual_account == Decimal("18740.00")
+    assert book.issued[statement.request_id].statement == statement_json(statement)
+
+
+def test_no_reissue_when_the_figures_stay():
+    ledger, book = PersonLedger(P), RetirementBook(P)
+    apply_person(ledger, book, person(worked_example(), [request()]), POLICIES)
+    # another record of a month that stays retained by the 440300 record: a refund, no figure of the statement
+    outcome = apply_person(ledger, book, person([rec(month="2015-05", city="441900", base="100.00")]), POLICIES)
+    assert outcome.changed_schemes == ("PENSION",) and outcome.statements == []
+
+
+@pytest.mark.parametrize("batch", [1, 7, 50, 10_000])
+def test_any_batching_gives_the_reference_figures(batch):
+    rng = random.Random(batch)
+    events = worked_example() + run("441900", "2019-06", 30, scheme="MEDICAL", kind="RESIDENT", base="3000.00")
+    events += [dataclasses.replace(e, revision=2, status="REVERSED") for e in rng.sample(events, 10)]
+    events += rng.sample(events, 20)  # redeliveries
+    rng.shuffle(events)
+    ledger, book = PersonLedger(P), RetirementBook(P)
+    sent_summaries: dict[str, object] = {}
+    for start in range(0, len(events), batch):
+        chunk = events[start:start + batch]
+        outcome = apply_person(ledger, book, person(chunk, [request()] if start == 0 else []), POLICIES)
+        for scheme in outcome.changed_schemes:
+            sent_summaries[scheme] = ledger.summary(scheme)
+    want = reference_figures(events, request(), {"442000": (300, 120)})
+    assert {s: summary_json(v) for s, v in sent_summaries.items() if v is not None} == want["schemes"]
+    issued = book.issued[request().request_id].statement
+    assert (issued["pension"], issued["medical"]) == (want["pension"], want["medical"])
