@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import sys
 from collections import Counter
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -32,7 +33,7 @@ __all__ = ["run_demo"]
 
 
 async def run_demo(persons: int = 2000, keep: bool = False) -> None:
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 120)
     conf = settings()
     home = conf.data_dir / "demo"
     shutil.rmtree(home, ignore_errors=True)
@@ -84,8 +85,7 @@ async def _contributions(console: Console, bootstrap: str, url: str, persons: in
     from citybus.demo.contributions import publish_demo_history, show_contributions
 
     console.print(Rule("simulated cities publish contributions and retirements"))
-    sent = await publish_demo_history(console, bootstrap, persons=persons)
-    console.print(f"published: {sent}", highlight=False)
+    await publish_demo_history(console, bootstrap, persons=persons)
     catalog = default_catalog()
     topics = [t.name for t in catalog.city_topics("insurance.contributions") + catalog.city_topics("insurance.retirements")]
     took = await wait_caught_up(bootstrap, "citybus-aggregation", topics, timeout=600)
@@ -142,15 +142,18 @@ async def _deadletters(console: Console, bootstrap: str, total: int) -> None:
             letters += [decode(m.value, REJECTED_EVENT)[1] for msgs in batches.values() for m in msgs]
     finally:
         await consumer.stop()
-    table = Table("service", "from topic", "reason code", "reason (first of its kind)", title=f"{total} dead letters")
-    seen: dict[tuple[str, str, str], int] = Counter()
-    first: dict[tuple[str, str, str], str] = {}
+    table = Table("service", "reason code", "count", "topics", "reason (an example)",
+                  title=f"{total} dead letters in {DEADLETTER_TOPIC}")
+    seen: Counter[tuple[str, str]] = Counter()
+    topics: dict[tuple[str, str], set[str]] = {}
+    first: dict[tuple[str, str], str] = {}
     for letter in letters:
-        key = (letter["service"], letter["source_topic"], letter["reason_code"])
+        key = (letter["service"], letter["reason_code"])
         seen[key] += 1
+        topics.setdefault(key, set()).add(letter["source_topic"])
         first.setdefault(key, letter["reason"])
     for key, n in sorted(seen.items()):
-        table.add_row(key[0], key[1], f"{key[2]} ×{n}", first[key][:90])
+        table.add_row(key[0], key[1], str(n), str(len(topics[key])), first[key][:100])
     console.print(table)
 
 
