@@ -22,7 +22,8 @@ from citybus.simulate.contributions import bad_events, worked_example
 
 class Event:  # what Faust hands the agent, as far as the service looks (weak-referenceable)
     def __init__(self, topic: str, key: bytes, value: bytes, headers, offset: int) -> None:
-        self.message = SimpleNamespace(topic=topic, partition=0, offset=offset, key=key, value=value, headers=headers)
+        self.message = SimpleNamespace(topic=topic, partition=0, offset=offset, key=key, value=value, headers=headers,
+                                       tp=(topic, 0))
 
 
 def as_events(simulated) -> list[Event]:
