@@ -21,16 +21,12 @@ def serve_aggregation(
 
     Workers started with the same broker share the partitions (consumer group citybus-aggregation);
     any worker answers any HTTP query."""
-    import asyncio
-
     import faust
 
-    from citybus.aggregation.service import build_app, ensure_index_topic
-    from citybus.kafka.bootstrap import resolve_bootstrap
+    from citybus.aggregation.service import build_app
 
     level = settings().log_level.upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(ensure_index_topic(resolve_bootstrap()))
     app = build_app(web_port=web_port, data_dir=data_dir, cache_persons=cache_persons)
     worker = faust.Worker(app, loglevel=level, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()

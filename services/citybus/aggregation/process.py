@@ -19,7 +19,6 @@ from faust.types import EventT
 from citybus.aggregation.batch import PersonEvents, apply_person, group_by_resident
 from citybus.aggregation.book import RetirementBook
 from citybus.aggregation.cache import MISSING, LruCache
-from citybus.aggregation.continuity import OffsetContinuity
 from citybus.aggregation.partition import in_partition_of
 from citybus.aggregation.outputs import Message, index_message, statement_message, summary_message
 from citybus.bus import DeadLetterSink, Intake, Rejection
@@ -52,7 +51,6 @@ class Aggregator:
         self.policies = policies
         self._ledger_cache: LruCache[PersonLedger] = LruCache(cache_persons)
         self._book_cache: LruCache[RetirementBook | None] = LruCache(cache_persons)
-        self.continuity = OffsetContinuity()
         self.events = self.rejected = self.summaries = self.statements = 0
 
     def forget(self) -> None:
@@ -60,8 +58,7 @@ class Aggregator:
         self._ledger_cache.clear()
         self._book_cache.clear()
 
-    async def process(self, events: Sequence[EventT]) -> dict[Any, int]:
-        """Returns the partitions to read again (a hole in their offsets), {tp: offset}."""
+    async def process(self, events: Sequence[EventT]) -> None:
         accepted, rejections = self._check(events)
         people = group_by_resident(accepted)
         now_ms = int(time.time() * 1000)
@@ -99,7 +96,6 @@ class Aggregator:
                     self.retirements[key] = book.to_bytes()
         self.events += len(events)
         self.rejected += len(rejections)
-        return self.continuity.observe((e.message.tp, e.message.offset) for e in events)
 
     def _check(self, events: Sequence[EventT]) -> tuple[list[tuple[Any, EventT]], list[Rejection]]:
         accepted: list[tuple[Any, EventT]] = []

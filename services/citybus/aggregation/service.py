@@ -17,28 +17,23 @@ fills `statements` in partition murmur2(request_id), the one HTTP routing looks 
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import faust
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
 
 from citybus.aggregation.partition import in_partition_of
 from citybus.aggregation.process import Aggregator
-from citybus.aggregation.watchdog import install_commit_watchdog
 from citybus.aggregation.web import add_views
 from citybus.bus import default_intake
 from citybus.catalog import Catalog, default_catalog
 from citybus.domain.contributions import MedicalPolicy
 from citybus.streams.app import PARTITIONS, deadletter_sink, faust_send, make_app, raw_topic
 
-__all__ = ["SERVICE", "INDEX_TOPIC", "build_app", "ensure_index_topic", "medical_policies", "source_topics"]
+__all__ = ["SERVICE", "INDEX_TOPIC", "build_app", "medical_policies", "source_topics"]
 
 SERVICE = "aggregation"
 INDEX_TOPIC = "citybus-aggregation-statements-by-request"
 BATCH_EVENTS = 4000
-log = logging.getLogger(__name__)
 BATCH_SECONDS = 0.05
 
 
@@ -80,9 +75,7 @@ def build_app(web_port: int = 6066, data_dir: Path | None = None, cache_persons:
     @app.agent(raw_topic(app, source_topics(catalog)), name="citybus.aggregation.aggregate")
     async def aggregate(stream: faust.StreamT) -> None:
         async for events in stream.take_events(batch_events, within=BATCH_SECONDS):
-            for tp, offset in (await aggregator.process(events)).items():
-                log.warning("offsets of %s skipped from %d: reading again from there", tp, offset)
-                await app.consumer.seek(tp, offset)
+            await aggregator.process(events)
 
     @app.agent(index, name="citybus.aggregation.index_statements")
     async def index_statements(stream: faust.StreamT) -> None:
@@ -93,46 +86,11 @@ def build_app(web_port: int = 6066, data_dir: Path | None = None, cache_persons:
     async def forget(*args: object, **kwargs: object) -> None:
         aggregator.forget()
 
-    async def assigned(sender: object, assigned: set, **kwargs: object) -> None:
-        aggregator.forget()
-        sources = set(source_topics(catalog))
-        aggregator.continuity.assigned(await committed_offsets(app, {tp for tp in assigned if tp.topic in sources}))
-
-    install_commit_watchdog(app, set(source_topics(catalog)) | {INDEX_TOPIC})
     app.on_partitions_revoked.connect(forget)
-    app.on_partitions_assigned.connect(assigned)
+    app.on_partitions_assigned.connect(forget)
     add_views(app, aggregator, ledgers, statements)
     app.aggregator = aggregator  # for tests and the demo: counters
     return app
-
-
-async def ensure_index_topic(bootstrap: str) -> None:
-    """The internal statement index topic, created before the worker subscribes: a topic Faust
-    declares itself is missing from its first subscription and stays unread on a fresh cluster."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        if INDEX_TOPIC in set(await admin.list_topics()):
-            return
-        brokers = len((await admin.describe_cluster())["brokers"])
-        await admin.create_topics([NewTopic(INDEX_TOPIC, PARTITIONS, min(3, brokers))])
-    except TopicAlreadyExistsError:
-        pass
-    finally:
-        await admin.close()
-
-
-async def committed_offsets(app: faust.App, partitions: set) -> dict:
-    """The group's committed offsets of `partitions`, from the broker; a partition the group has
-    never committed is left out (its first event sets the count)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=[f"{u.host}:{u.port}" for u in app.conf.broker])
-    await admin.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(app.conf.id)
-    finally:
-        await admin.close()
-    by_name = {(tp.topic, tp.partition): meta.offset for tp, meta in committed.items()}
-    return {tp: by_name[key] for tp in partitions if by_name.get(key := (tp.topic, tp.partition), -1) >= 0}
 
 
 def keep_latest_statement(statements: faust.Table, event: faust.EventT) -> None:

@@ -153,7 +153,7 @@ async def check_http(urls: list[str], expected: Expected) -> int:
                 else:
                     assert response.status == 200, (rid, await response.text())
                     body = await response.json()
-                    assert body["schemes"] == want["schemes"], (rid, _difference(body["schemes"], want["schemes"]))
+                    assert body["schemes"] == want["schemes"], rid
             compared += 1
         for i, (request_id, request) in enumerate(sorted(expected.requests.items())):
             want = reference_figures(expected.events[request["resident_id"]], request, policy)
@@ -189,16 +189,3 @@ async def read_topic(bootstrap: str, topic: str) -> list[Any]:
         return out
     finally:
         await consumer.stop()
-
-
-def _difference(got: dict[str, Any], want: dict[str, Any]) -> dict[str, Any]:
-    """Per scheme, the fields that differ: (got, want)."""
-    out: dict[str, Any] = {}
-    for scheme in sorted(set(got) | set(want)):
-        g, w = got.get(scheme, {}), want.get(scheme, {})
-        fields = {k: (g.get(k), w.get(k)) for k in sorted(set(g) | set(w)) if g.get(k) != w.get(k) and k != "refunds"}
-        if g.get("refunds") != w.get("refunds"):
-            fields["refunds"] = (len(g.get("refunds", [])), len(w.get("refunds", [])))
-        if fields:
-            out[scheme] = fields
-    return out

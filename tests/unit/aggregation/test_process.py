@@ -22,8 +22,7 @@ from citybus.simulate.contributions import bad_events, worked_example
 
 class Event:  # what Faust hands the agent, as far as the service looks (weak-referenceable)
     def __init__(self, topic: str, key: bytes, value: bytes, headers, offset: int) -> None:
-        self.message = SimpleNamespace(topic=topic, partition=0, offset=offset, key=key, value=value, headers=headers,
-                                       tp=(topic, 0))
+        self.message = SimpleNamespace(topic=topic, partition=0, offset=offset, key=key, value=value, headers=headers)
 
 
 def as_events(simulated) -> list[Event]:
