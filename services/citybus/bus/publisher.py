@@ -2,20 +2,20 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner, murmur2
 
 from citybus.bus.intake import CITY_FIELD
 from citybus.bus.validators import VALIDATORS
 from citybus.catalog import Catalog, TopicSpec
-from citybus.codec import cloudevent_headers, encode
+from citybus.codec import CloudEventHeaders, default_codec
 from citybus.domain.ids import validate_city_code
 from citybus.errors import ValidationError
 
-__all__ = ["CityPublisher", "PreparedEvent", "city_producer"]
+__all__ = ["CityPublisher", "PreparedEvent", "city_producer", "default_partition"]
 
 # the short names a city may use (`type` in JSON Lines) for the records it writes
 CITY_RECORDS = {
@@ -34,6 +34,12 @@ def city_producer(bootstrap: str, **overrides: Any) -> AIOKafkaProducer:
     return AIOKafkaProducer(**{**options, **overrides})
 
 
+def default_partition(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (Java's and aiokafka's) gives a non-null key:
+    toPositive(murmur2(key)) % partitions."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
 class PreparedEvent(tuple):
     """(topic, key, value, headers), ready to send."""
 
@@ -43,11 +49,37 @@ class PreparedEvent(tuple):
         return super().__new__(cls, (topic, key, value, headers))
 
 
+class _Plan:
+    """What `prepare` needs for one record type, looked up once per publisher."""
+
+    __slots__ = ("topic", "key_field", "city_field", "validator", "encode", "headers")
+
+    def __init__(self, topic: str, key_field: str, city_field: str | None,
+                 validator: Callable[..., Any] | None, encode: Callable[[dict[str, Any]], bytes],
+                 headers: CloudEventHeaders) -> None:
+        self.topic, self.key_field, self.city_field = topic, key_field, city_field
+        self.validator, self.encode, self.headers = validator, encode, headers
+
+
+_PARTITION_CACHE_LIMIT = 1 << 20  # keys remembered per topic before the cache starts over
+
+
+def _forget_acknowledged(queued: list[tuple[asyncio.Future, int]]) -> int:
+    """Drop the acknowledged batches from `queued` (raising a failed one's error); their events."""
+    done = [(future, n) for future, n in queued if future.done()]
+    for future, _ in done:
+        future.result()
+    queued[:] = [(future, n) for future, n in queued if not future.done()]
+    return sum(n for _, n in done)
+
+
 class CityPublisher:
     """A city's system publishing its own events: checks them first, so a bad one never leaves the city.
 
-    `prepare` validates and encodes without I/O; `publish` sends one; `publish_many` keeps many
-    sends in flight and waits for every acknowledgement.
+    `prepare` validates and encodes without I/O; `publish` sends one; `publish_many` fills the
+    producer's record batches itself, one per partition, and waits for every acknowledgement.
+    The codec, the topic and the constant headers of a record type are looked up on its first
+    `prepare`, with the schema directory in force then.
     """
 
     def __init__(self, catalog: Catalog, city: str, producer: AIOKafkaProducer, system: str = "registry") -> None:
@@ -58,6 +90,8 @@ class CityPublisher:
         self.source = f"/cities/{city}/{system}"
         self._topics = {t.record: t for t in catalog.topics if t.city == city and f"city {city}" in t.writers}
         self._bus_topics = {t.record: t for t in catalog.topics if t.city is None}
+        self._plans: dict[str, _Plan] = {}
+        self._partitions: dict[str, tuple[int, dict[bytes, int]]] = {}
 
     def topic_for(self, full_name: str) -> TopicSpec:
         spec = self._topics.get(full_name) or (
@@ -66,27 +100,79 @@ class CityPublisher:
             raise ValidationError("type", f"city {self.city} does not write {full_name} records")
         return spec
 
-    def prepare(self, full_name: str, record: dict[str, Any]) -> PreparedEvent:
-        full_name = CITY_RECORDS.get(full_name, full_name)
+    def _plan(self, name: str) -> _Plan:
+        full_name = CITY_RECORDS.get(name, name)
         spec = self.topic_for(full_name)
-        field = CITY_FIELD.get(full_name)
+        plan = _Plan(spec.name, spec.key, CITY_FIELD.get(full_name), VALIDATORS.get(full_name),
+                     default_codec().encoder(full_name), CloudEventHeaders(full_name, self.source))
+        self._plans[name] = plan
+        return plan
+
+    def prepare(self, full_name: str, record: dict[str, Any]) -> PreparedEvent:
+        plan = self._plans.get(full_name) or self._plan(full_name)
+        field = plan.city_field
         if field and record.get(field) != self.city:
             raise ValidationError(field, f"must be the publishing city {self.city}", record.get(field),
                                   reason_code="WRONG_CITY")
-        validator = VALIDATORS.get(full_name)
-        if validator:
-            validator(record, self.catalog)
-        key = record[spec.key]
-        value = encode(full_name, record)
-        return PreparedEvent(spec.name, key.encode(), value, cloudevent_headers(full_name, self.source,
-                                                                               id=str(uuid.uuid4())))
+        if plan.validator is not None:
+            plan.validator(record, self.catalog)
+        key = record[plan.key_field]
+        value = plan.encode(record)
+        return PreparedEvent(plan.topic, key.encode(), value, plan.headers())
 
     async def publish(self, full_name: str, record: dict[str, Any]) -> None:
         topic, key, value, headers = self.prepare(full_name, record)
         await self.producer.send_and_wait(topic, value, key=key, headers=headers)
 
     async def publish_many(self, events: Iterable[PreparedEvent], in_flight: int = 20000) -> int:
-        """Send prepared events with bounded memory; return how many were acknowledged."""
+        """Send prepared events; return how many were acknowledged.
+
+        Events go into the producer's record batches directly (`create_batch`/`send_batch`), one
+        open batch per partition, the partition chosen as the default partitioner (murmur2 of the
+        key, as Java's) chooses it; a full batch is closed and queued, so the producer holds at most
+        one queued batch per partition (bounded memory). Per partition the order is kept.
+        With a producer that has another partitioner, each event goes through `send` instead,
+        with at most `in_flight` unacknowledged.
+        """
+        producer = self.producer
+        if type(producer._partitioner) is not DefaultPartitioner:  # noqa: SLF001 - our own producers use the default
+            return await self._send_each(events, in_flight)
+        open_batches: dict[tuple[str, int], Any] = {}
+        queued: list[tuple[asyncio.Future, int]] = []
+        acknowledged = 0
+        partitions = self._partitions
+        for topic, key, value, headers in events:
+            known = partitions.get(topic)
+            if known is None:
+                known = partitions[topic] = (len(await producer.partitions_for(topic)), {})
+            count, cache = known
+            partition = cache.get(key)
+            if partition is None:
+                if len(cache) >= _PARTITION_CACHE_LIMIT:
+                    cache.clear()
+                partition = cache[key] = default_partition(key, count)
+            tp = (topic, partition)
+            batch = open_batches.get(tp)
+            if batch is None:
+                batch = open_batches[tp] = producer.create_batch()
+            if batch.append(timestamp=None, key=key, value=value, headers=headers) is None:
+                queued.append(await self._submit(batch, tp))
+                batch = open_batches[tp] = producer.create_batch()
+                if batch.append(timestamp=None, key=key, value=value, headers=headers) is None:
+                    raise ValueError(f"an event of {len(key) + len(value)} bytes does not fit an empty batch")
+                if len(queued) >= 256:
+                    acknowledged += _forget_acknowledged(queued)
+        for tp, batch in open_batches.items():
+            if batch.record_count():
+                queued.append(await self._submit(batch, tp))
+        await asyncio.gather(*(future for future, _ in queued))
+        return acknowledged + sum(n for _, n in queued)
+
+    async def _submit(self, batch: Any, tp: tuple[str, int]) -> tuple[asyncio.Future, int]:
+        batch.close()
+        return await self.producer.send_batch(batch, tp[0], partition=tp[1]), batch.record_count()
+
+    async def _send_each(self, events: Iterable[PreparedEvent], in_flight: int) -> int:
         pending: list[asyncio.Future] = []
         sent = 0
         for topic, key, value, headers in events:

@@ -11,13 +11,14 @@ from citybus.codec.fingerprint import fingerprint64, parsing_canonical_form
 from citybus.codec.headers import (
     AVRO_CONTENT_TYPE,
     REQUIRED_HEADERS,
+    CloudEventHeaders,
     cloudevent_headers,
     parse_cloudevent_headers,
     rfc3339,
 )
 from citybus.codec.json_form import from_json, to_json
 from citybus.codec.loader import StoredSchema
-from citybus.codec.single_object import MAGIC, SingleObjectCodec, decode, encode
+from citybus.codec.single_object import MAGIC, SingleObjectCodec, decode, default_codec, encode
 from citybus.codec.store import SCHEMAS_DIR_VARIABLE, SchemaStore, default_schemas_dir, default_store
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "REQUIRED_HEADERS",
     "SCHEMAS_DIR_VARIABLE",
     "CheckedSchema",
+    "CloudEventHeaders",
     "SchemaCheckReport",
     "SchemaError",
     "SchemaStore",
@@ -36,6 +38,7 @@ __all__ = [
     "check_schemas",
     "cloudevent_headers",
     "decode",
+    "default_codec",
     "default_schemas_dir",
     "default_store",
     "encode",

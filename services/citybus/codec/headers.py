@@ -7,6 +7,8 @@ what the SDK would refuse (missing or empty id/source/type, a bad time) is refus
 from __future__ import annotations
 
 import datetime
+import itertools
+import time as _time
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -21,6 +23,7 @@ __all__ = [
     "AVRO_CONTENT_TYPE",
     "REQUIRED_HEADERS",
     "SPECVERSION",
+    "CloudEventHeaders",
     "cloudevent_headers",
     "parse_cloudevent_headers",
     "rfc3339",
@@ -56,6 +59,52 @@ def cloudevent_headers(
         ("ce_time", rfc3339(time).encode()),
         ("content-type", _AVRO),
     ]
+
+
+class CloudEventHeaders:
+    """`cloudevent_headers` for one (record, source), made for sending many events: the constant
+    headers are built once, `ce_time` is formatted once per millisecond, and `ce_id` is this
+    maker's random 128-bit prefix (a uuid4's hex) and a counter, `<32 hex>-<n>`: unique per
+    source as CloudEvents requires, without drawing from the OS for every event.
+
+        make = CloudEventHeaders("citybus.insurance.ContributionRecorded", "/cities/440300/hrss")
+        headers = make()   # the same six headers as cloudevent_headers, in the same order
+    """
+
+    __slots__ = ("_source", "_type", "_prefix", "_counter", "_ms", "_time")
+
+    def __init__(self, full_name: str, source: str) -> None:
+        if not full_name or not source:
+            raise ValidationError("ce_type" if not full_name else "ce_source", "must be non-empty")
+        self._source = ("ce_source", source.encode())
+        self._type = ("ce_type", full_name.encode())
+        self._prefix = uuid.uuid4().hex + "-"
+        self._counter = itertools.count(1)
+        self._ms = -1
+        self._time = ("ce_time", b"")
+
+    def __call__(self) -> list[tuple[str, bytes]]:
+        ms = _time.time_ns() // 1_000_000
+        if ms != self._ms:
+            self._ms, self._time = ms, ("ce_time", _rfc3339_millis(ms).encode())
+        return [
+            _SPECVERSION_HEADER,
+            ("ce_id", f"{self._prefix}{next(self._counter)}".encode()),
+            self._source,
+            self._type,
+            self._time,
+            _CONTENT_TYPE_HEADER,
+        ]
+
+
+_SPECVERSION_HEADER = ("ce_specversion", _SPECVERSION)
+_CONTENT_TYPE_HEADER = ("content-type", _AVRO)
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=_UTC)
+
+
+def _rfc3339_millis(ms: int) -> str:
+    """`rfc3339` of epoch milliseconds, exactly (no float on the way)."""
+    return rfc3339(_EPOCH + datetime.timedelta(milliseconds=ms))
 
 
 def rfc3339(moment: datetime.datetime) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+from collections.abc import Callable
 from io import BytesIO
 from typing import Any
 
@@ -22,7 +23,7 @@ from citybus.codec.loader import StoredSchema
 from citybus.codec.store import SchemaStore, default_store
 from citybus.errors import UndecodableError, UnknownSchemaError, ValidationError, WrongTypeError
 
-__all__ = ["MAGIC", "SingleObjectCodec", "decode", "encode"]
+__all__ = ["MAGIC", "SingleObjectCodec", "decode", "default_codec", "encode"]
 
 MAGIC = b"\xc3\x01"
 _HEADER_SIZE = 10
@@ -49,6 +50,11 @@ class SingleObjectCodec:
         except Exception as exc:  # fastavro raises many kinds; find the field for the operator
             raise _invalid(writer, record, exc) from exc
         return out.getvalue()
+
+    def encoder(self, full_name: str, version: int | None = None) -> Callable[[dict[str, Any]], bytes]:
+        """`encode` of one record type as a function of the record, the schema looked up once."""
+        writer = self.store.get(full_name, version)
+        return functools.partial(self.encode, full_name, version=writer.version)
 
     def decode(
         self, data: bytes, expected_full_name: str | None = None, reader_version: int | None = None
@@ -135,8 +141,12 @@ def _codec_of(store: SchemaStore) -> SingleObjectCodec:
     return SingleObjectCodec(store)
 
 
-def _default() -> SingleObjectCodec:
+def default_codec() -> SingleObjectCodec:
+    """The codec of `default_store()`: one per schema directory."""
     return _codec_of(default_store())
+
+
+_default = default_codec
 
 
 def encode(full_name: str, record: dict[str, Any], version: int | None = None) -> bytes:

@@ -58,3 +58,94 @@ def test_jsonl_reports_every_bad_line_and_keeps_the_good():
     assert bad[7].field == "colour"
     good = [decode(e[2])[1]["record_id"] for e in out if not isinstance(e, BadLine)]
     assert good == ["SZ-1", "SZ-6"]
+
+
+# publish_many: the producer's batch API, partitions as Kafka's default partitioner puts them
+
+import asyncio  # noqa: E402
+
+from aiokafka.partitioner import DefaultPartitioner  # noqa: E402
+from aiokafka.producer.message_accumulator import BatchBuilder  # noqa: E402
+from aiokafka.record.default_records import DefaultRecordBatch  # noqa: E402
+
+from citybus.bus.publisher import default_partition  # noqa: E402
+from citybus.domain.ids import resident_id_check_char  # noqa: E402
+
+
+def test_default_partition_is_javas_murmur2():
+    # org.apache.kafka.common.utils.UtilsTest#testMurmur2
+    for text, java in [("21", -973932308), ("foobar", -790332482), ("a-little-bit-long-string", -985981536),
+                       ("a-little-bit-longer-string", -1486304829), ("abc", 479470107),
+                       ("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971)]:
+        for partitions in (1, 6, 7, 36):
+            assert default_partition(text.encode(), partitions) == (java & 0x7FFFFFFF) % partitions
+
+
+class BatchProducer:
+    """Just enough of AIOKafkaProducer for publish_many; keeps what was submitted, per partition."""
+
+    def __init__(self, partitions=6, batch_size=4096, partitioner=None):
+        self._partitioner = partitioner or DefaultPartitioner()
+        self.partitions, self.batch_size = partitions, batch_size
+        self.submitted = []  # (topic, partition, records)
+        self.sent = []
+
+    async def partitions_for(self, topic):
+        return set(range(self.partitions))
+
+    def create_batch(self):
+        return BatchBuilder(self.batch_size, 0)
+
+    async def send_batch(self, batch, topic, *, partition):
+        assert batch.closed()
+        records = list(DefaultRecordBatch(bytearray(batch._build())))
+        self.submitted.append((topic, partition, records))
+        future = asyncio.get_running_loop().create_future()
+        future.set_result(None)
+        return future
+
+    async def send(self, topic, value, key=None, headers=None):
+        partition = self._partitioner(key, list(range(self.partitions)), list(range(self.partitions)))
+        self.sent.append((topic, partition, key, value, headers))
+        future = asyncio.get_running_loop().create_future()
+        future.set_result(None)
+        return future
+
+
+def residents(count):
+    ids = [f"4403011990{i:07d}" for i in range(count)]
+    return [first17 + resident_id_check_char(first17) for first17 in ids]
+
+
+def test_publish_many_batches_land_where_the_default_partitioner_puts_each_key():
+    producer = BatchProducer()
+    pub = CityPublisher(default_catalog(), "440300", producer, system="hr")
+    people = residents(40)
+    events = [pub.prepare("ContributionRecorded", contribution(record_id=f"SZ-{i}", resident_id=people[i % 40],
+                                                               month=f"2019-{i % 12 + 1:02d}"))
+              for i in range(600)]
+    assert asyncio.run(pub.publish_many(iter(events))) == 600
+    assert len(producer.submitted) > 6  # small batches: several per partition
+    landed = []
+    for topic, partition, records in producer.submitted:
+        assert topic == "city.440300.insurance.contributions"
+        for record in records:
+            expected = DefaultPartitioner()(record.key, list(range(6)), list(range(6)))
+            assert partition == expected == default_partition(record.key, 6)
+            landed.append((partition, record.key, record.value, list(record.headers)))
+    assert sorted(landed) == sorted((default_partition(k, 6), k, v, h) for _, k, v, h in events)
+    for partition in range(6):  # the order of the events is kept within each partition
+        assert [e for e in landed if e[0] == partition] == [
+            (partition, k, v, h) for _, k, v, h in events if default_partition(k, 6) == partition]
+    ids = [dict(h)["ce_id"] for *_, h in landed]
+    assert len(set(ids)) == 600
+    for *_, headers in landed[:5]:
+        assert parse_cloudevent_headers(headers)["source"] == "/cities/440300/hr"
+
+
+def test_publish_many_with_another_partitioner_sends_each_event():
+    producer = BatchProducer(partitioner=lambda key, all_partitions, available: all_partitions[-1])
+    pub = CityPublisher(default_catalog(), "440300", producer)
+    events = [pub.prepare("ContributionRecorded", contribution(record_id=f"SZ-{i}")) for i in range(10)]
+    assert asyncio.run(pub.publish_many(events, in_flight=3)) == 10
+    assert not producer.submitted and [s[1] for s in producer.sent] == [5] * 10

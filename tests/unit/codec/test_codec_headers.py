@@ -77,3 +77,34 @@ def test_broken_headers_name_the_header(header: str, value: bytes | None, says: 
 def test_a_naive_time_is_refused() -> None:
     with pytest.raises(ValidationError, match="ce_time"):
         cloudevent_headers(NAME, SOURCE, time=datetime.datetime(2026, 1, 1))
+
+
+def test_header_maker_gives_the_same_headers_with_unique_ids_and_now() -> None:
+    from citybus.codec import CloudEventHeaders
+
+    make, other = CloudEventHeaders(NAME, SOURCE), CloudEventHeaders(NAME, SOURCE)
+    before = datetime.datetime.now(datetime.timezone.utc)
+    made = [make() for _ in range(5000)] + [other() for _ in range(5000)]
+    after = datetime.datetime.now(datetime.timezone.utc)
+    reference = cloudevent_headers(NAME, SOURCE)
+    for headers in made[:3] + made[-3:]:
+        assert [name for name, _ in headers] == [name for name, _ in reference]
+        parsed = parse_cloudevent_headers(headers)
+        assert (parsed["specversion"], parsed["source"], parsed["type"], parsed["datacontenttype"]) == (
+            "1.0", SOURCE, NAME, "application/avro")
+        assert before - datetime.timedelta(milliseconds=1) <= parsed["time"] <= after
+    ids = [dict(headers)["ce_id"] for headers in made]
+    assert len(set(ids)) == len(ids) and all(ids)  # unique per source, across makers too
+
+
+def test_header_maker_time_is_rfc3339_millis_of_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    from citybus.codec import CloudEventHeaders, rfc3339
+    from citybus.codec import headers as module
+
+    make = CloudEventHeaders(NAME, SOURCE)
+    for ms in (1_763_798_400_123, 1_763_798_400_123, 1_763_798_400_999, 0, 253_402_300_799_999):
+        monkeypatch.setattr(module._time, "time_ns", lambda ms=ms: ms * 1_000_000 + 999_999)
+        expected = rfc3339(datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+                           + datetime.timedelta(milliseconds=ms))
+        assert dict(make())["ce_time"] == expected.encode()
+    assert dict(make())["ce_time"] == b"9999-12-31T23:59:59.999Z"
