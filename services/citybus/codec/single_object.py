@@ -19,6 +19,7 @@ from typing import Any
 
 from fastavro import schemaless_reader, schemaless_writer
 
+from citybus.codec.fast_writer import compile_writer
 from citybus.codec.loader import StoredSchema
 from citybus.codec.store import SchemaStore, default_store
 from citybus.errors import UndecodableError, UnknownSchemaError, ValidationError, WrongTypeError
@@ -52,9 +53,24 @@ class SingleObjectCodec:
         return out.getvalue()
 
     def encoder(self, full_name: str, version: int | None = None) -> Callable[[dict[str, Any]], bytes]:
-        """`encode` of one record type as a function of the record, the schema looked up once."""
+        """`encode` of one record type as a function of the record, the schema looked up once.
+
+        For flat records the plain cases are written by `fast_writer` (the same bytes), the rest
+        by `encode` itself."""
         writer = self.store.get(full_name, version)
-        return functools.partial(self.encode, full_name, version=writer.version)
+        reference = functools.partial(self.encode, full_name, version=writer.version)
+        fast = compile_writer(writer.parsed)
+        if fast is None:
+            return reference
+        header = writer.header
+
+        def encode(record: dict[str, Any]) -> bytes:
+            try:
+                return header + fast(record)
+            except Exception:  # noqa: BLE001 - Fallback, or anything odd: fastavro writes or refuses it
+                return reference(record)
+
+        return encode
 
     def decode(
         self, data: bytes, expected_full_name: str | None = None, reader_version: int | None = None

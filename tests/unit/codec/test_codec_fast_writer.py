@@ -1,0 +1,97 @@
+"""The fast writer of `SingleObjectCodec.encoder`: fastavro's bytes for the plain cases, and
+fastavro itself (its bytes, its refusals) for everything else."""
+from __future__ import annotations
+
+import datetime
+import random
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from citybus.codec import SingleObjectCodec
+from citybus.codec.fast_writer import Fallback, compile_writer
+from citybus.errors import ValidationError
+
+from codec_samples import SAMPLES
+
+NAME = "citybus.insurance.ContributionRecorded"
+UTC = datetime.timezone.utc
+
+
+def plain(**changes: Any) -> dict[str, Any]:
+    record = {**SAMPLES[NAME], "recorded_at": 1_712_046_615_250}
+    record.update(changes)
+    return record
+
+
+def outcome(call, record):  # noqa: ANN001
+    try:
+        return "ok", call(record)
+    except ValidationError as exc:
+        return "refused", (exc.field, str(exc))
+    except Exception as exc:  # noqa: BLE001 - whatever encode does, the encoder does too
+        return "raised", (type(exc), str(exc))
+
+
+def test_flat_records_compile_and_nested_ones_do_not(codec: SingleObjectCodec) -> None:
+    compiled = {name for name in codec.store.record_names if compile_writer(codec.store.latest(name).parsed)}
+    assert NAME in compiled
+    assert "citybus.insurance.ContributionSummary" not in compiled  # map, array, union: fastavro writes it
+
+
+def test_random_plain_records_are_fastavros_bytes(codec: SingleObjectCodec) -> None:
+    fast = compile_writer(codec.store.latest(NAME).parsed)
+    encoder, rng = codec.encoder(NAME), random.Random(6)
+    for _ in range(3000):
+        cents = [rng.choice([0, 1, 99, 100, 127, 128, 255, 256, 32767, 32768, 10**14 - 1,
+                             rng.randrange(10**14)]) for _ in range(3)]
+        amounts = [Decimal(c).scaleb(-2) if rng.random() < 0.7 else Decimal(c // 100) for c in cents]
+        record = plain(
+            record_id=rng.choice(["", "x", "SZ-" + "9" * rng.randrange(200), "深圳-é-" + str(rng.random())]),
+            revision=rng.choice([1, 63, 64, 8191, 8192, 2**31 - 1, -1, -8192, -8193, -(2**31)]),
+            status=rng.choice(["ACTIVE", "REVERSED"]),
+            scheme=rng.choice(["PENSION", "MEDICAL", "UNEMPLOYMENT", "WORK_INJURY", "MATERNITY"]),
+            insured_kind=rng.choice(["EMPLOYEE", "RESIDENT"]),
+            contribution_base=amounts[0], employer_amount=amounts[1], employee_amount=amounts[2],
+            recorded_at=rng.choice([0, 1, -1, 8191, 8192, 2**40, -(2**40), 2**63 - 1, -(2**63),
+                                    rng.randrange(-(2**63), 2**63)]),
+            month="x" * rng.choice([0, 1, 8191, 8192, 20000]),
+        )
+        reference = codec.encode(NAME, record)
+        assert codec.store.latest(NAME).header + fast(record) == reference
+        assert encoder(record) == reference
+
+
+@pytest.mark.parametrize("changes", [
+    {"recorded_at": datetime.datetime(2024, 4, 2, tzinfo=UTC)},   # a datetime: fastavro converts it
+    {"recorded_at": datetime.datetime(2024, 4, 2)},                # naive: refused by encode
+    {"recorded_at": True}, {"revision": True}, {"revision": 2**31}, {"revision": 1.0}, {"recorded_at": 2**63},
+    {"revision": "1"}, {"status": "GONE"}, {"status": 0}, {"record_id": b"bytes"}, {"record_id": None},
+    {"record_id": "\ud800"},
+    {"contribution_base": Decimal("-1.00")}, {"contribution_base": Decimal("-0.00")},
+    {"contribution_base": Decimal("1.005")}, {"contribution_base": Decimal("1.000")},
+    {"contribution_base": Decimal("NaN")}, {"contribution_base": Decimal("Infinity")},
+    {"contribution_base": Decimal("123456789012345")}, {"contribution_base": Decimal("1E+20")},
+    {"contribution_base": 10}, {"contribution_base": "10.00"}, {"contribution_base": b"\x01"},
+    {"colour": "red"},
+])
+def test_every_other_case_is_fastavros_own(codec: SingleObjectCodec, changes: dict[str, Any]) -> None:
+    record = plain(**changes)
+    assert outcome(codec.encoder(NAME), record) == outcome(lambda r: codec.encode(NAME, r), record)
+
+
+def test_missing_fields_and_non_records_are_fastavros_own(codec: SingleObjectCodec) -> None:
+    record = plain()
+    del record["month"]
+    for odd in (record, {}, None, [1, 2]):
+        assert outcome(codec.encoder(NAME), odd) == outcome(lambda r: codec.encode(NAME, r), odd)
+    with pytest.raises(Fallback):
+        compile_writer(codec.store.latest(NAME).parsed)(plain(recorded_at=datetime.datetime(2024, 4, 2, tzinfo=UTC)))
+
+
+def test_repeated_amounts_come_from_the_cache_and_stay_right(codec: SingleObjectCodec) -> None:
+    encoder = codec.encoder(NAME)
+    for value in ["1.00", "1", "1.0", "0.01", "0", "0.00", "100.00"] * 3:
+        record = plain(contribution_base=Decimal(value))
+        assert encoder(record) == codec.encode(NAME, record)
