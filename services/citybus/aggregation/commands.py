@@ -1,6 +1,7 @@
 """`citybus serve aggregation`: one worker of the aggregation service, in the foreground."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -16,17 +17,15 @@ def serve_aggregation(
     data_dir: Path = typer.Option(None, "--data-dir", help="state directory (default: CITYBUS_DATA_DIR); "
                                   "give each worker on one machine its own"),
     cache_persons: int = typer.Option(20000, "--cache-persons", help="ledgers kept decoded in memory"),
+    max_records: int = typer.Option(20000, "--max-records", help="most events applied in one batch"),
 ) -> None:
     """Aggregate every city's contribution records and retirement requests (contributions.md).
 
     Workers started with the same broker share the partitions (consumer group citybus-aggregation);
-    any worker answers any HTTP query."""
-    import faust
-
-    from citybus.aggregation.service import build_app
+    any worker answers any HTTP query. SIGTERM stops a worker cleanly."""
+    from citybus.aggregation.service import serve
 
     level = settings().log_level.upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = build_app(web_port=web_port, data_dir=data_dir, cache_persons=cache_persons)
-    worker = faust.Worker(app, loglevel=level, quiet=True, redirect_stdouts=False)
-    worker.execute_from_commandline()
+    logging.getLogger("aiokafka").setLevel(max(logging.getLevelName(level), logging.WARNING))
+    asyncio.run(serve(web_port, data_dir, cache_persons, max_records))

@@ -1,146 +1,199 @@
-"""One batch through the service: intake -> domain (batch.apply_person) -> sends -> table writes.
+"""One batch of the aggregation: intake -> domain (batch.apply_person) -> sends -> state.
 
-Order, for at-least-once without loss: the batch's sends are awaited until the broker has them,
-then each touched person's state is written once; the caller returns and only then are the
-batch's offsets acked (Faust's take_events), and Faust flushes the producer (changelogs) before
-it commits them. A crash anywhere replays the batch: the ledger ignores what it has already
-seen, and a replayed person is written again, so a changelog write lost in a crash is re-made.
+Inputs, all in the consumer group citybus-aggregation and co-partitioned (6 partitions):
+
+- every city's contributions and retirements topics, keyed by resident_id;
+- `BY_PERSON_TOPIC`, the repartition topic: an event that arrived in another partition than
+  Kafka's default partitioner gives its resident_id (a city whose client partitions otherwise)
+  is forwarded there, bytes untouched, with its origin in a header, and applied when it comes
+  back in the person's partition;
+- `INDEX_TOPIC`, statements keyed by request_id, stored in the partition of the request_id:
+  the /retirements lookup. It is its own log (compacted), so it has no changelog.
+
+State, in the partition stores (see citybus.streams): `L`+resident_id -> PersonLedger bytes,
+`R`+resident_id -> RetirementBook bytes (changelogged), `S`+request_id -> statement JSON.
+The caller (StateWorker) sends, changelogs, stores and commits in the order that makes a
+crash harmless; this module only decides.
 """
 from __future__ import annotations
 
-import asyncio
+import dataclasses
+import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from faust.types import EventT
+from aiokafka.structs import ConsumerRecord
 
 from citybus.aggregation.batch import PersonEvents, apply_person, group_by_resident
 from citybus.aggregation.book import RetirementBook
 from citybus.aggregation.cache import MISSING, LruCache
-from citybus.aggregation.partition import in_partition_of
-from citybus.aggregation.outputs import Message, index_message, statement_message, summary_message
+from citybus.aggregation.outputs import index_message, statement_message, summary_message
 from citybus.bus import DeadLetterSink, Intake, Rejection
 from citybus.domain.contributions import MedicalPolicy, PersonLedger
+from citybus.streams.store import Stores
+from citybus.streams.worker import Batch, Send, partition_of
 
-__all__ = ["Aggregator", "WRONG_KEY"]
+__all__ = ["Aggregator", "WRONG_KEY", "INDEX_TOPIC", "BY_PERSON_TOPIC", "ORIGIN_HEADER", "LEDGER", "BOOK",
+           "STATEMENT"]
 
 log = logging.getLogger(__name__)
 WRONG_KEY = "WRONG_KEY"  # added by this service: the Kafka key is not the record's resident_id
-
-Send = Callable[[str, bytes | None, bytes, list[tuple[str, bytes]]], Awaitable[Any]]
-
-
-def _headers(raw: Any) -> list[tuple[str, bytes | None]]:
-    if not raw:
-        return []
-    return list(raw.items()) if isinstance(raw, Mapping) else list(raw)
+INDEX_TOPIC = "citybus-aggregation-statements-by-request"
+BY_PERSON_TOPIC = "citybus-aggregation-by-person"
+ORIGIN_HEADER = "citybus-origin"  # topic/partition/offset where a forwarded event was published
+LEDGER, BOOK, STATEMENT = b"L", b"R", b"S"
 
 
 class Aggregator:
-    def __init__(self, *, ledgers: Any, retirements: Any, index_topic: str, intake: Intake,
-                 deadletters: DeadLetterSink, send: Send, policies: Mapping[str, MedicalPolicy],
-                 cache_persons: int = 20000) -> None:
-        self.ledgers = ledgers
-        self.retirements = retirements
-        self.index_topic = index_topic
+    def __init__(self, *, intake: Intake, service: str, policies: Mapping[str, MedicalPolicy],
+                 partitions: int, cache_persons: int = 20000) -> None:
         self.intake = intake
-        self.deadletters = deadletters
-        self.send = send
+        self.service = service
         self.policies = policies
-        self._ledger_cache: LruCache[PersonLedger] = LruCache(cache_persons)
-        self._book_cache: LruCache[RetirementBook | None] = LruCache(cache_persons)
-        self.events = self.rejected = self.summaries = self.statements = 0
+        self.partitions = partitions
+        self._ledgers: LruCache[PersonLedger] = LruCache(cache_persons)
+        self._books: LruCache[RetirementBook | None] = LruCache(cache_persons)
+        self.events = self.rejected = self.summaries = self.statements = self.forwarded = 0
 
-    def forget(self) -> None:
-        """After a rebalance another worker may have changed a person: read them from the tables again."""
-        self._ledger_cache.clear()
-        self._book_cache.clear()
+    def forget(self, partitions: Iterable[int] = ()) -> None:
+        """After a rebalance another worker may have changed a person: read them from the store again."""
+        self._ledgers.clear()
+        self._books.clear()
 
-    async def process(self, events: Sequence[EventT]) -> None:
-        accepted, rejections = self._check(events)
-        people = group_by_resident(accepted)
-        now_ms = int(time.time() * 1000)
-        messages: list[Message] = []
-        writes: list[tuple[EventT, str, PersonLedger | None, RetirementBook | None]] = []
-        for person in people.values():
-            rid = person.resident_id
-            ledger, book = self._ledger(rid, person), self._book(rid, person)
-            outcome = apply_person(ledger, book, person, self.policies)
-            for scheme in outcome.changed_schemes:
-                messages.append(summary_message(rid, scheme, ledger.summary(scheme), now_ms))
-            for statement in outcome.statements:
-                messages.append(statement_message(statement, now_ms))
-                messages.append(index_message(self.index_topic, book.issued[statement.request_id].statement))
-            for rejected in outcome.rejected:
-                rejections.append(_rejection(rejected.origin, rejected.reason_code, rejected.reason))
-            if book:
-                self._book_cache.put(rid, book)
-            any_event = (person.contributions or person.requests)[0][1]
-            # every person with contributions in the batch is written, changed or not (see module doc)
-            writes.append((any_event, rid, ledger if person.contributions else None,
-                           book if outcome.book_changed or person.requests else None))
-            self.summaries += len(outcome.changed_schemes)
-            self.statements += len(outcome.statements)
-        pending = [await self.send(*m) for m in messages]
-        for rejection in rejections:
-            await self.deadletters.reject(rejection)
-        await asyncio.gather(*pending)
-        for event, rid, ledger, book in writes:
-            with in_partition_of(event):
-                key = rid.encode()
-                if ledger is not None:
-                    self.ledgers[key] = ledger.to_bytes()
-                if book is not None:
-                    self.retirements[key] = book.to_bytes()
-        self.events += len(events)
-        self.rejected += len(rejections)
-
-    def _check(self, events: Sequence[EventT]) -> tuple[list[tuple[Any, EventT]], list[Rejection]]:
-        accepted: list[tuple[Any, EventT]] = []
+    async def process(self, records: Sequence[ConsumerRecord], stores: Stores, send: Send) -> Batch:
+        batch = Batch()
+        accepted: list[tuple[Any, ConsumerRecord]] = []
         rejections: list[Rejection] = []
-        check = self.intake.check
-        for event in events:
-            m = event.message
-            outcome = check(m.topic, m.partition, m.offset, m.key, m.value, _headers(m.headers))
+        index: list[ConsumerRecord] = []
+        for record in records:
+            if record.topic == INDEX_TOPIC:
+                index.append(record)
+                continue
+            outcome = self._check(record)
             if isinstance(outcome, Rejection):
                 rejections.append(outcome)
-            elif m.key != outcome.value.resident_id.encode():
-                rejections.append(_rejection(event, WRONG_KEY, f"key: must be the record's resident_id "
-                                                                f"{outcome.value.resident_id} (got {m.key!r})"))
+            elif record.partition != partition_of(record.key, self.partitions):
+                await send(BY_PERSON_TOPIC, record.key, record.value, _forward_headers(record),
+                           partition_of(record.key, self.partitions))
+                self.forwarded += 1
             else:
-                accepted.append((outcome.value, event))
-        return accepted, rejections
+                accepted.append(outcome)
+        now_ms = int(time.time() * 1000)
+        for person in group_by_resident(accepted).values():
+            await self._apply(person, stores, batch, send, rejections, now_ms)
+        deadletters = DeadLetterSink(send, self.service)
+        for rejection in rejections:
+            await deadletters.reject(rejection)
+        self._index(index, stores, batch)
+        self.events += len(records)
+        self.rejected += len(rejections)
+        return batch
 
-    def _ledger(self, rid: str, person: PersonEvents[EventT]) -> PersonLedger:
-        cached = self._ledger_cache.get(rid)
+    def _check(self, record: ConsumerRecord) -> tuple[Any, ConsumerRecord] | Rejection:
+        """The record's domain value and where it was first published, or why it is refused."""
+        if record.topic == BY_PERSON_TOPIC:
+            headers = list(record.headers or ())
+            origin = dict(headers).get(ORIGIN_HEADER)
+            headers = [h for h in headers if h[0] != ORIGIN_HEADER]
+            try:
+                topic, p, o = origin.decode().rsplit("/", 2)  # type: ignore[union-attr]
+                record = dataclasses.replace(record, topic=topic, partition=int(p), offset=int(o),
+                                             headers=tuple(headers))
+            except (AttributeError, ValueError):
+                return _rejection(record, "UNDECODABLE", f"{ORIGIN_HEADER} header: missing or not "
+                                                         "topic/partition/offset")
+        outcome = self.intake.check(record.topic, record.partition, record.offset, record.key, record.value,
+                                    list(record.headers or ()))
+        if isinstance(outcome, Rejection):
+            return outcome
+        if record.key != outcome.value.resident_id.encode():
+            return _rejection(record, WRONG_KEY, f"key: must be the record's resident_id "
+                                                 f"{outcome.value.resident_id} (got {record.key!r})")
+        return outcome.value, record
+
+    async def _apply(self, person: PersonEvents[ConsumerRecord], stores: Stores, batch: Batch, send: Send,
+                     rejections: list[Rejection], now_ms: int) -> None:
+        rid = person.resident_id
+        key = rid.encode()
+        partition = partition_of(key, self.partitions)
+        store = stores[partition]
+        ledger = self._ledger(rid, store)
+        book = self._book(rid, store)
+        outcome = apply_person(ledger, book, person, self.policies)
+        for scheme in outcome.changed_schemes:
+            await send(*summary_message(rid, scheme, ledger.summary(scheme), now_ms))
+        for statement in outcome.statements:
+            await send(*statement_message(statement, now_ms))
+            topic, request_key, value, headers = index_message(INDEX_TOPIC, book.issued[statement.request_id].statement)
+            await send(topic, request_key, value, headers, partition_of(request_key, self.partitions))
+        for rejected in outcome.rejected:
+            rejections.append(_rejection(rejected.origin, rejected.reason_code, rejected.reason))
+        if outcome.ledger_changed:
+            batch.put(partition, LEDGER + key, ledger.to_bytes())
+        if outcome.book_changed:
+            batch.put(partition, BOOK + key, book.to_bytes())
+            self._books.put(rid, book)
+        self.summaries += len(outcome.changed_schemes)
+        self.statements += len(outcome.statements)
+
+    def _index(self, records: Sequence[ConsumerRecord], stores: Stores, batch: Batch) -> None:
+        """Keep the latest statement per request_id; a redelivered older revision never wins."""
+        latest: dict[tuple[int, bytes], tuple[int, bytes]] = {}
+        for record in records:
+            try:
+                revision = json.loads(record.value)["revision"]
+            except (TypeError, ValueError, KeyError):
+                log.warning("unreadable statement index record at %s/%s", record.partition, record.offset)
+                continue
+            slot = (record.partition, STATEMENT + record.key)
+            known = latest.get(slot)
+            if known is None:
+                stored = stores[record.partition].get(slot[1])
+                known = (json.loads(stored)["revision"], stored) if stored is not None else (0, b"")
+            if revision >= known[0]:
+                known = (revision, record.value)
+            latest[slot] = known
+        for (partition, key), (_revision, value) in latest.items():
+            if value:
+                batch.put_local(partition, key, value)
+
+    def _ledger(self, rid: str, store: Any) -> PersonLedger:
+        cached = self._ledgers.get(rid)
         if cached is not MISSING:
             return cached  # type: ignore[return-value]
-        with in_partition_of((person.contributions or person.requests)[0][1]):
-            stored = self.ledgers.get(rid.encode())
+        stored = store.get(LEDGER + rid.encode())
         ledger = PersonLedger.from_bytes(stored) if stored is not None else PersonLedger(rid)
-        self._ledger_cache.put(rid, ledger)
+        self._ledgers.put(rid, ledger)
         return ledger
 
-    def _book(self, rid: str, person: PersonEvents[EventT]) -> RetirementBook:
-        cached = self._book_cache.get(rid)
+    def _book(self, rid: str, store: Any) -> RetirementBook:
+        cached = self._books.get(rid)
         if cached is MISSING:
-            with in_partition_of((person.contributions or person.requests)[0][1]):
-                stored = self.retirements.get(rid.encode())
+            stored = store.get(BOOK + rid.encode())
             cached = RetirementBook.from_bytes(stored) if stored is not None else None
-            self._book_cache.put(rid, cached)
+            self._books.put(rid, cached)
         return cached if cached is not None else RetirementBook(rid)  # type: ignore[return-value]
 
-    # readers (HTTP): the cache if it holds the person, else the table; never filling the cache
-    def read_ledger(self, rid: str) -> PersonLedger | None:
-        cached = self._ledger_cache.peek(rid)
+    # readers (HTTP), on the owner: the cache if it holds the person, else the store
+    def read_ledger(self, rid: str, stores: Stores) -> PersonLedger | None:
+        cached = self._ledgers.peek(rid)
         if cached is not MISSING:
             return cached  # type: ignore[return-value]
-        stored = self.ledgers.get(rid.encode())
+        stored = stores[partition_of(rid.encode(), self.partitions)].get(LEDGER + rid.encode())
         return PersonLedger.from_bytes(stored) if stored is not None else None
 
+    def read_statement(self, request_id: str, stores: Stores) -> bytes | None:
+        key = request_id.encode()
+        return stores[partition_of(key, self.partitions)].get(STATEMENT + key)
 
-def _rejection(event: EventT, reason_code: str, reason: str) -> Rejection:
-    m = event.message
-    return Rejection(m.topic, m.partition, m.offset, m.key, m.value, tuple(_headers(m.headers)), reason_code, reason)
+
+def _forward_headers(record: ConsumerRecord) -> list[tuple[str, bytes]]:
+    origin = f"{record.topic}/{record.partition}/{record.offset}".encode()
+    return [*(h for h in (record.headers or ()) if h[0] != ORIGIN_HEADER), (ORIGIN_HEADER, origin)]
+
+
+def _rejection(record: ConsumerRecord, reason_code: str, reason: str) -> Rejection:
+    return Rejection(record.topic, record.partition, record.offset, record.key, record.value,
+                     tuple(record.headers or ()), reason_code, reason)

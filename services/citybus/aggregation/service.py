@@ -1,40 +1,41 @@
-"""The aggregation service as a Faust app: city contributions and retirement requests in,
-summaries and statements out (contributions.md).
+"""The aggregation service: city contributions and retirement requests in, summaries and
+statements out (contributions.md), on the stateful worker of citybus.streams.
 
-Tables (RocksDB under <data dir>/aggregation, each with a changelog topic, 6 partitions):
+Topics (6 partitions, co-partitioned, one consumer group `citybus-aggregation`):
 
-- `ledgers`      resident_id -> PersonLedger bytes
-- `retirements`  resident_id -> RetirementBook bytes (requests, last statement of each)
-- `statements`   request_id  -> JSON of the latest statement, the /retirements lookup
+- in: every city's contributions and retirements topics (from the catalog: a new city needs no
+  code), keyed by resident_id; the repartition topic `citybus-aggregation-by-person`; the
+  statement index `citybus-aggregation-statements-by-request` (compacted, keyed by request_id);
+- out: `bus.insurance.summaries`, `bus.insurance.retirement-statements`, `bus.deadletter`;
+- state: RocksDB per partition under <data dir>/aggregation, changelogged to the compacted
+  `citybus-aggregation-state-changelog`.
 
-No repartition: every catalog topic has the same 6 partitions and the city topics are keyed by
-resident_id, hashed with murmur2 by every producer (Java, aiokafka), so a resident's events
-from every city arrive in one partition number and `ledgers`/`retirements` are co-partitioned
-with them: the worker that owns partition p of the sources owns p of these tables. Only the
-statements change key: they go through an internal topic keyed by request_id, whose agent
-fills `statements` in partition murmur2(request_id), the one HTTP routing looks in.
+The worker owning partition p of the inputs owns p of the state and of the index, so every
+event of a person is applied where that person's ledger is, and HTTP asks the owner.
 """
 from __future__ import annotations
 
-import json
+import logging
+import socket
 from pathlib import Path
 
-import faust
-
-from citybus.aggregation.partition import in_partition_of
-from citybus.aggregation.process import Aggregator
-from citybus.aggregation.web import add_views
-from citybus.bus import default_intake
-from citybus.catalog import Catalog, default_catalog
+from citybus.aggregation.process import BY_PERSON_TOPIC, INDEX_TOPIC, Aggregator
+from citybus.aggregation.web import AggregationWeb
+from citybus.bus import DEADLETTER_TOPIC, default_intake
+from citybus.catalog import Catalog, TopicSpec, default_catalog
 from citybus.domain.contributions import MedicalPolicy
-from citybus.streams.app import PARTITIONS, deadletter_sink, faust_send, make_app, raw_topic
+from citybus.kafka.bootstrap import resolve_bootstrap
+from citybus.kafka.topics import ensure_topics
+from citybus.settings import settings
+from citybus.streams.worker import StateWorker, WorkerConfig
 
-__all__ = ["SERVICE", "INDEX_TOPIC", "build_app", "medical_policies", "source_topics"]
+__all__ = ["SERVICE", "GROUP", "CHANGELOG_TOPIC", "INDEX_TOPIC", "BY_PERSON_TOPIC", "source_topics",
+           "medical_policies", "internal_topics", "serve"]
 
+log = logging.getLogger(__name__)
 SERVICE = "aggregation"
-INDEX_TOPIC = "citybus-aggregation-statements-by-request"
-BATCH_EVENTS = 4000
-BATCH_SECONDS = 0.05
+GROUP = "citybus-aggregation"
+CHANGELOG_TOPIC = "citybus-aggregation-state-changelog"
 
 
 def source_topics(catalog: Catalog) -> list[str]:
@@ -51,51 +52,49 @@ def medical_policies(catalog: Catalog) -> dict[str, MedicalPolicy]:
     }
 
 
-def build_app(web_port: int = 6066, data_dir: Path | None = None, cache_persons: int = 20000,
-              batch_events: int = BATCH_EVENTS) -> faust.App:
+def internal_topics(catalog: Catalog) -> list[TopicSpec]:
+    """The service's own topics, shaped like the catalog's (partitions, replication)."""
+    model = catalog.topic(DEADLETTER_TOPIC)
+
+    def spec(name: str, cleanup: str, retention_ms: int) -> TopicSpec:
+        return TopicSpec(name=name, record="", key="", partitions=model.partitions,
+                         replication_factor=model.replication_factor, min_insync_replicas=model.min_insync_replicas,
+                         retention_ms=retention_ms, cleanup_policy=cleanup, writers=(SERVICE,), readers=(SERVICE,))
+
+    return [spec(CHANGELOG_TOPIC, "compact", -1), spec(INDEX_TOPIC, "compact", -1),
+            spec(BY_PERSON_TOPIC, "delete", 7 * 24 * 3600 * 1000)]
+
+
+def _advertised_url(host: str, port: int) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.getfqdn()
+    return f"http://{host}:{port}"
+
+
+async def serve(web_port: int, data_dir: Path | None = None, cache_persons: int = 20000,
+                max_records: int = 20000) -> None:
+    """One worker, until SIGTERM/SIGINT: then its last batch is committed and it leaves the group."""
+    conf = settings()
     catalog = default_catalog()
-    # a worker that died is noticed in 15 s instead of Faust's 60 s, and its partitions move on
-    overrides: dict[str, object] = dict(broker_session_timeout=15.0, broker_heartbeat_interval=3.0)
-    if data_dir:
-        overrides["datadir"] = str(data_dir / SERVICE)
-    app = make_app(SERVICE, web_port, **overrides)
-    Path(app.conf.datadir).mkdir(parents=True, exist_ok=True)
-    table = dict(partitions=PARTITIONS, key_type=bytes, value_type=bytes)
-    ledgers = app.Table("ledgers", **table)
-    retirements = app.Table("retirements", **table)
-    statements = app.Table("statements", **table)
-    index = app.topic(INDEX_TOPIC, key_type=bytes, value_type=bytes, key_serializer="raw",
-                      value_serializer="raw", partitions=PARTITIONS, internal=True)
-    aggregator = Aggregator(
-        ledgers=ledgers, retirements=retirements, index_topic=INDEX_TOPIC, intake=default_intake(),
-        deadletters=deadletter_sink(app, SERVICE), send=faust_send(app), policies=medical_policies(catalog),
-        cache_persons=cache_persons,
-    )
-
-    @app.agent(raw_topic(app, source_topics(catalog)), name="citybus.aggregation.aggregate")
-    async def aggregate(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(batch_events, within=BATCH_SECONDS):
-            await aggregator.process(events)
-
-    @app.agent(index, name="citybus.aggregation.index_statements")
-    async def index_statements(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(1000, within=BATCH_SECONDS):
-            for event in events:
-                keep_latest_statement(statements, event)
-
-    async def forget(*args: object, **kwargs: object) -> None:
-        aggregator.forget()
-
-    app.on_partitions_revoked.connect(forget)
-    app.on_partitions_assigned.connect(forget)
-    add_views(app, aggregator, ledgers, statements)
-    app.aggregator = aggregator  # for tests and the demo: counters
-    return app
-
-
-def keep_latest_statement(statements: faust.Table, event: faust.EventT) -> None:
-    """A redelivered older revision never replaces a newer one."""
-    with in_partition_of(event):
-        current = statements.get(event.key)
-        if current is None or json.loads(current)["revision"] <= json.loads(event.value)["revision"]:
-            statements[event.key] = event.value
+    bootstrap = resolve_bootstrap()
+    created = await ensure_topics(bootstrap, internal_topics(catalog))
+    if created:
+        log.info("created %s", ", ".join(created))
+    partitions = catalog.topic(DEADLETTER_TOPIC).partitions
+    aggregator = Aggregator(intake=default_intake(), service=SERVICE, policies=medical_policies(catalog),
+                            partitions=partitions, cache_persons=cache_persons)
+    config = WorkerConfig(
+        group=GROUP, topics=[*source_topics(catalog), BY_PERSON_TOPIC, INDEX_TOPIC], changelog=CHANGELOG_TOPIC,
+        data_dir=(data_dir or conf.data_dir) / SERVICE, url=_advertised_url(conf.web_host, web_port),
+        partitions=partitions, self_logged=frozenset({INDEX_TOPIC}), max_records=max_records)
+    worker = StateWorker(bootstrap, config, aggregator)
+    site = AggregationWeb(worker, aggregator)
+    await site.start(conf.web_host, web_port)
+    try:
+        await worker.start()
+        worker.install_signal_handlers()
+        log.info("aggregation worker %s in group %s", config.url, GROUP)
+        await worker.run()
+    finally:
+        await worker.close()
+        await site.stop()

@@ -11,7 +11,7 @@ from aiokafka.errors import TopicAlreadyExistsError, for_code
 from citybus.catalog import Catalog, TopicSpec
 from citybus.errors import BrokerError
 
-__all__ = ["TopicChange", "apply_topics", "describe_topics"]
+__all__ = ["TopicChange", "apply_topics", "describe_topics", "ensure_topics"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,23 @@ async def apply_topics(bootstrap: str, catalog: Catalog, dry_run: bool = False) 
         for spec in present:
             changes.append(await _reconcile(admin, spec, existing[spec.name], configs[spec.name], brokers, dry_run))
         return changes
+    finally:
+        await admin.close()
+
+
+async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
+    """Create those of a service's own topics that are missing (never touching existing ones) and
+    wait for their leaders; returns the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    await admin.start()
+    try:
+        brokers = len((await admin.describe_cluster())["brokers"])
+        listed = set(await admin.list_topics())
+        missing = [s for s in specs if s.name not in listed]
+        if missing:
+            await _create(admin, missing, brokers)
+            await _wait_for_leaders(admin, missing)
+        return [s.name for s in missing]
     finally:
         await admin.close()
 

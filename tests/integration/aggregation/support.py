@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from citybus.aggregation.service import INDEX_TOPIC, source_topics
+from citybus.aggregation.service import BY_PERSON_TOPIC, INDEX_TOPIC, source_topics
 from citybus.catalog import default_catalog
 from citybus.kafka.local import free_port
 from citybus.kafka.offsets import group_lag
@@ -90,8 +90,14 @@ class Worker:
             return "(no log)"
 
 
+async def status(worker: Worker) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as session, session.get(f"{worker.url}/status") as response:
+        assert response.status == 200
+        return await response.json()
+
+
 def watched_topics() -> list[str]:
-    return source_topics(default_catalog()) + [INDEX_TOPIC]
+    return source_topics(default_catalog()) + [BY_PERSON_TOPIC, INDEX_TOPIC]
 
 
 async def wait_caught_up(bootstrap: str, timeout: float = 240.0, workers: Iterable[Worker] = ()) -> None:

@@ -17,13 +17,11 @@ from citybus.simulate import WORKED_EXAMPLE_ID, WORKED_EXAMPLE_REQUEST, contribu
 
 from tests.unit.domain.contributions.reference import reference_figures
 
-from .support import Expected, check_http, read_topic, wait_caught_up, watched_topics
+from .support import Expected, check_http, read_topic, status, wait_caught_up, watched_topics
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.skip(reason="KNOWN DEFECT, issue #3 open: intermittently a few persons come out short when the "
-                  "Faust worker skips events around table recovery; passes most runs, not reliably")
 async def test_generated_history_matches_the_reference(bus, workers):
     worker = workers("w1")
     expected = Expected()
@@ -70,8 +68,6 @@ async def latest_summaries(bus: str) -> dict[tuple[str, str], dict]:
     return latest
 
 
-@pytest.mark.skip(reason="KNOWN DEFECT, issue #3 open: after a worker restart or rebalance the Faust worker "
-                  "can stall its commits and leave some persons' figures short; a fix is in progress")
 async def test_killed_worker_restarts_without_loss_or_double_counting(bus, workers):
     worker = workers("w1")
     await worker.wait_ready()
@@ -98,19 +94,22 @@ async def test_killed_worker_restarts_without_loss_or_double_counting(bus, worke
             assert (got["total_months"], got["months_by_city"]) == (want["total_months"], want["months_by_city"])
 
 
-@pytest.mark.skip(reason="KNOWN DEFECT, issue #3 open: after a worker restart or rebalance the Faust worker "
-                  "can stall its commits and leave some persons' figures short; a fix is in progress")
 async def test_two_workers_share_the_partitions_and_answer_for_every_person(bus, workers):
-    # scale out: a second worker joins a running one. (Both starting at once makes several
-    # rebalances in a row, after which Faust 0.15.3 was seen to stop committing one partition
-    # while processing it: lag stays > 0 though the figures are right. See the service's notes.)
+    # the second worker joins while the first is busy with the load: a rebalance mid-stream, the
+    # newcomer restoring its partitions from the changelog while events keep arriving
     first = workers("a")
     await first.wait_ready()
+    expected = Expected()
+    publishing = asyncio.create_task(
+        publish_history(bus, expected.add(contribution_history(1000, seed=13, first_person=300_000))))
+    await asyncio.sleep(1.0)
     second = workers("b")
     await second.wait_ready()
-    expected = Expected()
-    await publish_history(bus, expected.add(contribution_history(1000, seed=13, first_person=300_000)))
+    await publishing
     await wait_caught_up(bus, workers=[first, second])
+    statuses = [await status(w) for w in (first, second)]
+    assert all(s["partitions"] for s in statuses), statuses  # both own some partitions
+    assert not set(statuses[0]["partitions"]) & set(statuses[1]["partitions"])
     # round robin both ways: every person and statement answered by each worker, owner or not
     await check_http([first.url, second.url], expected)
     await check_http([second.url, first.url], expected)

@@ -1,31 +1,36 @@
-"""The service's batch step with plain dicts for tables and a list for the producer: what is sent,
-what is written, and that a batch is answered once per person."""
+"""The service's batch step against real partition stores (RocksDB in a temp dir) and a list for
+the producer: what is sent, what is stored, that a batch is answered once per person, that a
+replay changes nothing, and where misrouted, bad and index records go."""
 from __future__ import annotations
 
-import asyncio
 import json
-from types import SimpleNamespace
 
 import pytest
+from aiokafka.structs import ConsumerRecord
 
 from citybus.aggregation.outputs import STATEMENTS_TOPIC, SUMMARIES_TOPIC
-from citybus.aggregation.process import Aggregator
+from citybus.aggregation.process import BY_PERSON_TOPIC, INDEX_TOPIC, LEDGER, ORIGIN_HEADER, STATEMENT, Aggregator
 from citybus.aggregation.service import medical_policies, source_topics
-from citybus.bus import DEADLETTER_TOPIC, DeadLetterSink, default_intake
+from citybus.bus import DEADLETTER_TOPIC, default_intake
 from citybus.bus.publisher import CityPublisher
 from citybus.catalog import default_catalog
 from citybus.codec import decode
 from citybus.domain.contributions import PersonLedger
 from citybus.simulate import WORKED_EXAMPLE_ID, WORKED_EXAMPLE_REQUEST
 from citybus.simulate.contributions import bad_events, worked_example
+from citybus.streams.store import Stores
+from citybus.streams.worker import Batch, partition_of
+
+PARTITIONS = 6
 
 
-class Event:  # what Faust hands the agent, as far as the service looks (weak-referenceable)
-    def __init__(self, topic: str, key: bytes, value: bytes, headers, offset: int) -> None:
-        self.message = SimpleNamespace(topic=topic, partition=0, offset=offset, key=key, value=value, headers=headers)
+def record(topic: str, key: bytes, value: bytes, headers=(), offset: int = 0, partition: int | None = None):
+    partition = partition_of(key, PARTITIONS) if partition is None else partition
+    return ConsumerRecord(topic, partition, offset, 0, 0, key, value, None, len(key), len(value or b""),
+                          tuple(headers))
 
 
-def as_events(simulated) -> list[Event]:
+def as_records(simulated) -> list[ConsumerRecord]:
     catalog = default_catalog()
     publishers = {c: CityPublisher(catalog, c, None) for c in catalog.city_codes}
     out = []
@@ -34,24 +39,42 @@ def as_events(simulated) -> list[Event]:
             topic, key, value, headers = publishers[e.city].prepare(e.full_name, e.record)
         else:
             topic, key, value, headers = e.topic, e.key.encode(), e.raw, []
-        out.append(Event(topic, key, value, headers, offset))
+        out.append(record(topic, key, value, headers, offset))
     return out
 
 
+class Harness:
+    def __init__(self, root) -> None:
+        self.stores = Stores(root)
+        for p in range(PARTITIONS):
+            self.stores.open(p)
+        self.sent: list[tuple] = []
+        self.aggregator = Aggregator(intake=default_intake(), service="aggregation",
+                                     policies=medical_policies(default_catalog()), partitions=PARTITIONS)
+
+    async def send(self, topic, key, value, headers=(), partition=None):
+        self.sent.append((topic, key, value, list(headers), partition))
+
+    async def run(self, records) -> Batch:
+        batch = await self.aggregator.process(records, self.stores, self.send)
+        for partition in set(batch.state) | set(batch.local):  # as the worker does after the sends
+            self.stores[partition].write({**batch.local.get(partition, {}), **batch.state.get(partition, {})})
+        return batch
+
+    def topics(self) -> list[str]:
+        return [s[0] for s in self.sent]
+
+    def ledger(self, rid: str) -> PersonLedger:
+        stored = self.stores[partition_of(rid.encode(), PARTITIONS)].get(LEDGER + rid.encode())
+        assert stored is not None, rid
+        return PersonLedger.from_bytes(stored)
+
+
 @pytest.fixture
-def service():
-    sent: list[tuple] = []
-
-    async def send(topic, key, value, headers):
-        sent.append((topic, key, value))
-        future = asyncio.get_running_loop().create_future()
-        future.set_result(None)
-        return future
-
-    aggregator = Aggregator(ledgers={}, retirements={}, index_topic="index", intake=default_intake(),
-                            deadletters=DeadLetterSink(send, "aggregation"), send=send,
-                            policies=medical_policies(default_catalog()))
-    return aggregator, sent
+def harness(tmp_path):
+    h = Harness(tmp_path / "stores")
+    yield h
+    h.stores.close_all()
 
 
 def test_sources_are_every_citys_contributions_and_retirements():
@@ -59,42 +82,94 @@ def test_sources_are_every_citys_contributions_and_retirements():
     assert len(topics) == 12 and "city.442000.insurance.retirements" in topics
 
 
-async def test_one_summary_and_one_statement_per_batch_and_one_write_per_person(service):
-    aggregator, sent = service
-    await aggregator.process(as_events(worked_example()))
-    topics = [t for t, _, _ in sent]
-    assert topics.count(SUMMARIES_TOPIC) == 1 and topics.count(STATEMENTS_TOPIC) == 1 and topics.count("index") == 1
-    stored = PersonLedger.from_bytes(aggregator.ledgers[WORKED_EXAMPLE_ID.encode()])
-    assert stored.summary("PENSION").total_months == 171
-    (index,) = [v for t, _, v in sent if t == "index"]
-    assert json.loads(index)["request_id"] == WORKED_EXAMPLE_REQUEST
-    assert WORKED_EXAMPLE_ID.encode() in aggregator.retirements
+async def test_one_summary_and_one_statement_per_batch_and_one_state_write_per_person(harness):
+    batch = await harness.run(as_records(worked_example()))
+    topics = harness.topics()
+    assert topics.count(SUMMARIES_TOPIC) == 1 and topics.count(STATEMENTS_TOPIC) == 1
+    assert topics.count(INDEX_TOPIC) == 1
+    assert harness.ledger(WORKED_EXAMPLE_ID).summary("PENSION").total_months == 171
+    (index,) = [s for s in harness.sent if s[0] == INDEX_TOPIC]
+    assert json.loads(index[2])["request_id"] == WORKED_EXAMPLE_REQUEST
+    assert index[4] == partition_of(WORKED_EXAMPLE_REQUEST.encode(), PARTITIONS)  # where /retirements looks
+    partition = partition_of(WORKED_EXAMPLE_ID.encode(), PARTITIONS)
+    assert set(batch.state) == {partition} and len(batch.state[partition]) == 2  # ledger + retirement book
 
 
-async def test_replayed_batch_sends_nothing_but_writes_the_ledger_again(service):
-    aggregator, sent = service
-    events = as_events(worked_example())
-    await aggregator.process(events)
-    sent.clear()
-    aggregator.ledgers.clear()
-    aggregator.forget()  # as after a crash: state from the table
-    aggregator.ledgers[WORKED_EXAMPLE_ID.encode()] = PersonLedger(WORKED_EXAMPLE_ID).to_bytes()
-    await aggregator.process(events)
-    assert sent  # the table lost the person, so the replay is a real change again
-    sent.clear()
-    await aggregator.process(events)
-    assert sent == [] and WORKED_EXAMPLE_ID.encode() in aggregator.ledgers
+async def test_a_replayed_batch_sends_and_changes_nothing(harness):
+    records = as_records(worked_example())
+    await harness.run(records)
+    harness.sent.clear()
+    harness.aggregator.forget()  # as after a restart: state from the store
+    batch = await harness.run(records)
+    assert harness.sent == [] and batch.state == {}
+    assert harness.ledger(WORKED_EXAMPLE_ID).summary("PENSION").total_months == 171
 
 
-async def test_bad_events_are_dead_lettered_with_their_bytes_and_the_rest_is_applied(service):
-    aggregator, sent = service
+async def test_state_lost_from_the_store_is_made_again_by_the_replay(harness):
+    records = as_records(worked_example())
+    await harness.run(records)
+    harness.sent.clear()
+    harness.stores.wipe(partition_of(WORKED_EXAMPLE_ID.encode(), PARTITIONS))
+    harness.stores.open(partition_of(WORKED_EXAMPLE_ID.encode(), PARTITIONS))
+    harness.aggregator.forget()
+    await harness.run(records)
+    assert SUMMARIES_TOPIC in harness.topics()  # a real change again, so published again
+    assert harness.ledger(WORKED_EXAMPLE_ID).summary("PENSION").total_months == 171
+
+
+async def test_bad_events_are_dead_lettered_with_their_bytes_and_the_rest_is_applied(harness):
     good = worked_example()
     bad = list(bad_events(1, good, []))
-    events = as_events(good + bad)
-    wrong_key = as_events(worked_example()[:1])[0]
-    wrong_key.message.key = b"110101199001011237"
-    await aggregator.process(events + [wrong_key])
-    dead = [decode(v, "citybus.bus.RejectedEvent")[1] for t, _, v in sent if t == DEADLETTER_TOPIC]
+    records = as_records(good + bad)
+    first = as_records(worked_example()[:1])[0]
+    wrong_key = record(first.topic, b"110101199001011237", first.value, first.headers, 99)
+    await harness.run(records + [wrong_key])
+    dead = [decode(s[2], "citybus.bus.RejectedEvent")[1] for s in harness.sent if s[0] == DEADLETTER_TOPIC]
     assert [d["reason_code"] for d in dead] == [e.reason_code for e in bad[:-1]] + ["WRONG_KEY", "REVISION_CONFLICT"]
     assert [d["value"] for d in dead][:len(bad) - 1] == [e.raw for e in bad[:-1]]
-    assert PersonLedger.from_bytes(aggregator.ledgers[WORKED_EXAMPLE_ID.encode()]).summary("PENSION").total_months == 171
+    assert harness.ledger(WORKED_EXAMPLE_ID).summary("PENSION").total_months == 171
+
+
+async def test_an_event_in_the_wrong_partition_is_repartitioned_untouched_then_applied(harness):
+    records = as_records(worked_example())
+    home = partition_of(WORKED_EXAMPLE_ID.encode(), PARTITIONS)
+    elsewhere = [record(r.topic, r.key, r.value, r.headers, r.offset, (home + 1) % PARTITIONS) for r in records]
+    batch = await harness.run(elsewhere)
+    assert batch.state == {} and set(harness.topics()) == {BY_PERSON_TOPIC}
+    forwarded = [s for s in harness.sent if s[0] == BY_PERSON_TOPIC]
+    assert [(s[1], s[2], s[4]) for s in forwarded] == [(r.key, r.value, home) for r in records]
+    origins = [dict(s[3])[ORIGIN_HEADER] for s in forwarded]
+    assert origins == [f"{r.topic}/{(home + 1) % PARTITIONS}/{r.offset}".encode() for r in records]
+    harness.sent.clear()
+    back = [record(BY_PERSON_TOPIC, key, value, headers, i, partition) for i, (_, key, value, headers, partition)
+            in enumerate(forwarded)]
+    await harness.run(back)
+    assert BY_PERSON_TOPIC not in harness.topics()  # not forwarded again
+    assert harness.ledger(WORKED_EXAMPLE_ID).summary("PENSION").total_months == 171
+
+
+async def test_a_repartitioned_event_that_is_refused_names_where_it_was_published(harness):
+    (good,) = as_records(worked_example()[:1])
+    headers = [*good.headers, (ORIGIN_HEADER, b"city.440300.insurance.contributions/4/1234")]
+    bad_value = b"\xc3\x01" + b"\x00" * 8 + b"\xff\xff"  # the single-object marker, an unknown fingerprint
+    await harness.run([record(BY_PERSON_TOPIC, good.key, bad_value, headers, 7)])
+    (dead,) = [decode(s[2], "citybus.bus.RejectedEvent")[1] for s in harness.sent if s[0] == DEADLETTER_TOPIC]
+    assert (dead["source_topic"], dead["partition"], dead["offset"]) == ("city.440300.insurance.contributions", 4, 1234)
+    assert dead["value"] == bad_value and dead["reason_code"] == "UNKNOWN_SCHEMA"
+    assert ORIGIN_HEADER not in dead["headers"]
+
+
+async def test_the_statement_index_keeps_the_latest_revision(harness):
+    key = b"RR-1"
+    p = partition_of(key, PARTITIONS)
+
+    def view(revision: int) -> bytes:
+        return json.dumps({"request_id": "RR-1", "revision": revision}).encode()
+
+    await harness.run([record(INDEX_TOPIC, key, view(2), (), 0), record(INDEX_TOPIC, key, view(1), (), 1)])
+    assert json.loads(harness.stores[p].get(STATEMENT + key))["revision"] == 2
+    await harness.run([record(INDEX_TOPIC, key, view(1), (), 2)])  # redelivered older revision, later batch
+    assert json.loads(harness.stores[p].get(STATEMENT + key))["revision"] == 2
+    await harness.run([record(INDEX_TOPIC, key, view(3), (), 3)])
+    assert json.loads(harness.stores[p].get(STATEMENT + key))["revision"] == 3
+    assert harness.sent == []

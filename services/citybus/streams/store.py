@@ -1,0 +1,95 @@
+"""State of one partition on disk: a RocksDB (rocksdict) per partition, written one batch at a time.
+
+A batch's values and the positions they reflect (the changelog offset of the last value written,
+the offset of the last input applied) go into one RocksDB write batch, so after a crash the
+store is either before or after the batch, never half of it, and knows where to resume.
+"""
+from __future__ import annotations
+
+import shutil
+import struct
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from rocksdict import Options, Rdict, WriteBatch
+
+__all__ = ["PartitionStore", "Stores"]
+
+_POSITION = b"\x00position:"  # + topic -> next offset to read (8 bytes, big endian)
+
+
+class PartitionStore:
+    """Keys and values are bytes; `position(topic)` is the next offset of `topic` to apply."""
+
+    def __init__(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        options = Options(raw_mode=True)
+        options.create_if_missing(True)
+        self.path = path
+        self._db = Rdict(str(path), options=options)
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._db.get(key)
+
+    def position(self, topic: str) -> int:
+        raw = self._db.get(_POSITION + topic.encode())
+        return struct.unpack(">q", raw)[0] if raw is not None else 0
+
+    def write(self, values: Mapping[bytes, bytes] | Iterable[tuple[bytes, bytes]],
+              positions: Mapping[str, int] | None = None) -> None:
+        """Every value and position at once (one RocksDB write batch)."""
+        batch = WriteBatch(raw_mode=True)
+        items = values.items() if isinstance(values, Mapping) else values
+        for key, value in items:
+            batch.put(key, value)
+        for topic, offset in (positions or {}).items():
+            batch.put(_POSITION + topic.encode(), struct.pack(">q", offset))
+        self._db.write(batch)
+
+    def keys(self, prefix: bytes = b"") -> Iterable[bytes]:
+        for key in self._db.keys(from_key=prefix):
+            if not key.startswith(prefix):
+                return
+            if not key.startswith(_POSITION):
+                yield key
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class Stores:
+    """The partition stores of one worker under `root`: opened on assignment, closed on revocation."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._open: dict[int, PartitionStore] = {}
+
+    def open(self, partition: int) -> PartitionStore:
+        store = self._open.get(partition)
+        if store is None:
+            store = self._open[partition] = PartitionStore(self.root / f"partition-{partition}")
+        return store
+
+    def __getitem__(self, partition: int) -> PartitionStore:
+        return self._open[partition]
+
+    def __contains__(self, partition: int) -> bool:
+        return partition in self._open
+
+    @property
+    def partitions(self) -> set[int]:
+        return set(self._open)
+
+    def close(self, partition: int) -> None:
+        store = self._open.pop(partition, None)
+        if store is not None:
+            store.close()
+
+    def close_all(self) -> None:
+        for partition in list(self._open):
+            self.close(partition)
+
+    def wipe(self, partition: int) -> None:
+        """Forget a partition's state on disk (it is rebuilt from the changelog)."""
+        self.close(partition)
+        shutil.rmtree(self.root / f"partition-{partition}", ignore_errors=True)
