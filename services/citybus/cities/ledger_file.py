@@ -28,6 +28,8 @@ class LedgerJournal:
         self.seen: set[tuple[str, str, str]] = set()  # (city, subject_id, scope) a city has dealt with
         self.directory = Path(directory) if directory else None
         self._file = None
+        self._changes = 0  # entries recorded so far, so an unchanged snapshot is not written again
+        self._snapshot_at = -1
         if self.directory:
             self.directory.mkdir(parents=True, exist_ok=True)
             path = self.directory / JOURNAL
@@ -60,6 +62,7 @@ class LedgerJournal:
 
     def _record(self, entry: dict[str, Any]) -> LedgerReply | None:
         result = self._replay(entry)
+        self._changes += 1
         if self._file is not None:
             self._file.write(json.dumps(entry) + "\n")
             self._file.flush()
@@ -88,7 +91,8 @@ class LedgerJournal:
         return result
 
     def write_snapshot(self) -> None:
-        if self.directory:
+        if self.directory and self._snapshot_at != self._changes:
+            self._snapshot_at = self._changes
             tmp = self.directory / (SNAPSHOT + ".tmp")
             tmp.write_text(json.dumps({"holdings": self.holdings()}, indent=1))
             tmp.replace(self.directory / SNAPSHOT)

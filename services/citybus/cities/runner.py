@@ -43,7 +43,7 @@ class AdapterRunner:
         self._later: set[asyncio.Task] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        producer = city_producer(self.bootstrap)
+        producer = city_producer(self.bootstrap, linger_ms=0)  # a reply goes at once: it is on a saga's path
         await producer.start()
         try:
             self._producer = producer

@@ -36,6 +36,9 @@ def serve_migration(
     console.print(f"migration orchestrator on http://{conf.web_host}:{web_port}/migrations ({day}, "
                   f"max_attempts {policy.max_attempts}, data {app.conf.datadir})", highlight=False)
     worker = faust.Worker(app, loglevel=conf.log_level.upper(), quiet=True)
+    # Faust's terminal spinner sets the root logger to DEBUG (to spin on every record): every
+    # aiokafka debug call would then build a LogRecord, a few per message. No spinner, no DEBUG.
+    worker.spinner = None
     worker.execute_from_commandline()
 
 

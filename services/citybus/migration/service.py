@@ -87,7 +87,10 @@ def build_app(web_port: int, policy: SagaPolicy | None = None, data_dir: Path | 
     policy = policy or policy_from_settings()
     # a SIGKILLed worker leaves the group only when its session times out: keep that short
     overrides: dict[str, Any] = {"broker_session_timeout": 6.0, "broker_heartbeat_interval": 1.0,
-                                 "broker_rebalance_timeout": 20.0}
+                                 "broker_rebalance_timeout": 20.0,
+                                 # every send is on a saga's critical path (request -> command ->
+                                 # reply -> ...): no waiting for more records to batch with
+                                 "producer_linger_ms": 0}
     if data_dir:
         overrides["datadir"] = str(data_dir / SERVICE)
     app = make_app(SERVICE, web_port, **overrides)
@@ -172,7 +175,13 @@ def build_app(web_port: int, policy: SagaPolicy | None = None, data_dir: Path | 
     async def owner_of(web: Any, migration_id: str) -> str | None:
         """The base URL of the worker that owns `migration_id`, or None when it is this one."""
         try:
-            url = app.router.key_store(views.name, migration_id.encode())
+            try:
+                url = app.router.key_store(views.name, migration_id.encode())
+            except TypeError:
+                # the producer has no metadata for the changelog topic yet (Faust created it after
+                # the producer's first metadata fetch, and nothing has been sent to it): fetch it
+                await app.producer._ensure_producer().partitions_for(views.changelog_topic.get_topic_name())
+                url = app.router.key_store(views.name, migration_id.encode())
         except KeyError as exc:  # partitions not assigned yet (starting, rebalancing)
             raise ServiceUnavailable("partitions are being assigned; retry") from exc
         if (url.host, url.port) == (app.conf.canonical_url.host, app.conf.canonical_url.port):

@@ -27,6 +27,7 @@ class RelationLedger:
 
     def __init__(self, holdings: Iterable[tuple[str, str, str]] = ()) -> None:
         self._held: set[tuple[str, str, str]] = set()
+        self._holders: dict[tuple[str, str], set[str]] = {}  # (subject_id, scope) -> cities: an index of _held
         self._replies: dict[tuple[str, str], LedgerReply] = {}
         self._applied: set[tuple[str, str, str, str]] = set()  # (city, migration_id, scope, step)
         for city, subject_id, scope in holdings:
@@ -34,13 +35,25 @@ class RelationLedger:
 
     def grant(self, city: str, subject_id: str, scope: str) -> None:
         """A relation that exists before any migration (the city's own records)."""
-        self._held.add((city, subject_id, str(scope)))
+        self._hold((city, subject_id, str(scope)))
+
+    def _hold(self, relation: tuple[str, str, str]) -> None:
+        self._held.add(relation)
+        self._holders.setdefault(relation[1:], set()).add(relation[0])
+
+    def _release(self, relation: tuple[str, str, str]) -> None:
+        self._held.discard(relation)
+        cities = self._holders.get(relation[1:])
+        if cities is not None:
+            cities.discard(relation[0])
+            if not cities:
+                del self._holders[relation[1:]]
 
     def holds(self, city: str, subject_id: str, scope: str) -> bool:
         return (city, subject_id, str(scope)) in self._held
 
     def holders(self, subject_id: str, scope: str) -> set[str]:
-        return {city for city, subject, held in self._held if subject == subject_id and held == str(scope)}
+        return set(self._holders.get((subject_id, str(scope)), ()))
 
     def apply(
         self, city: str, command: Any, verdict: str = Outcome.DONE, reason: str | None = None
@@ -68,19 +81,19 @@ class RelationLedger:
             applied = (city, command.migration_id, scope, undone)
             if applied in self._applied:
                 self._applied.discard(applied)
-                (self._held.add if step is Step.REVERT_OUT else self._held.discard)(relation)
+                (self._hold if step is Step.REVERT_OUT else self._release)(relation)
             return LedgerReply(Outcome.DONE)
         if verdict is not Outcome.DONE:
             return LedgerReply(verdict, reason or f"{step} {verdict} by {city}")
         if step is Step.TRANSFER_OUT:
             if relation not in self._held:
                 return LedgerReply(Outcome.REJECTED, f"{city} holds no {scope} for {subject}")
-            self._held.discard(relation)
+            self._release(relation)
             self._applied.add((city, command.migration_id, scope, step))
             return LedgerReply(Outcome.DONE, None, {"subject_id": subject, "scope": scope, "from_city": city})
         if step is Step.TRANSFER_IN:
             if relation in self._held:
                 return LedgerReply(Outcome.REJECTED, f"{city} already holds {scope} for {subject}")
-            self._held.add(relation)
+            self._hold(relation)
             self._applied.add((city, command.migration_id, scope, step))
         return LedgerReply(Outcome.DONE)
