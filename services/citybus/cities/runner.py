@@ -43,13 +43,16 @@ class AdapterRunner:
         self._later: set[asyncio.Task] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        producer = city_producer(self.bootstrap, linger_ms=0)  # a reply goes at once: it is on a saga's path
+        # a reply is on a saga's path: a short linger (batches grow with the load anyway), and
+        # fetches that wait up to 5 ms for 32 KiB rather than one round trip per record
+        producer = city_producer(self.bootstrap, linger_ms=2)
         await producer.start()
         try:
             self._producer = producer
             consumer = GuardedConsumer(
                 self.bootstrap, [f"city.{code}.commands" for code in self.adapters], self.group_id,
-                default_intake(), DeadLetterSink(producer_send(producer), self.service), self._handle)
+                default_intake(), DeadLetterSink(producer_send(producer), self.service), self._handle,
+                fetch_min_bytes=32 * 1024, fetch_max_wait_ms=5)
             await consumer.run(stop)
             for task in list(self._later):
                 task.cancel()
