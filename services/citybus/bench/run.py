@@ -6,6 +6,7 @@ stopped before `run_bench` returns or raises.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import shutil
 import signal
 import sys
@@ -17,6 +18,7 @@ from rich.console import Console
 
 from citybus.bench.context import BenchConfig, BenchContext
 from citybus.bench.report import machine, now_utc, render, versions, write_results
+from citybus.errors import ConfigurationError
 from citybus.kafka.local import LocalKafka
 from citybus.kafka.topics import apply_topics
 from citybus.settings import settings
@@ -40,6 +42,13 @@ def _benches():  # noqa: ANN202 - imported late: each pulls in its own clients
 async def run_bench(config: BenchConfig, out: Path, command: str) -> dict:
     console = Console()
     home = settings().data_dir / "bench"
+    home.mkdir(parents=True, exist_ok=True)
+    lock = open(home / "bench.lock", "w")  # noqa: SIM115 - held until the process ends
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise ConfigurationError(f"another `citybus bench` is running with {home}; wait for it, or give this "
+                                 "one its own CITYBUS_DATA_DIR") from None
     kafka = LocalKafka(home / "kafka", settings().kafka_lib_dir, nodes=1, heap="1g")
     kafka.down()  # a broker left by a killed earlier run
     for stale in ("data", "aggregation-data", "quix-state", "migration-data", "logs"):

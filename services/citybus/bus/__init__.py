@@ -11,5 +11,7 @@ __all__ = [
 
 def default_intake() -> Intake:
     from citybus.catalog import default_catalog
+    from citybus.codec import default_codec
 
-    return Intake(default_catalog(), VALIDATORS)
+    # the codec resolved once: a service decodes with the schemas it started with
+    return Intake(default_catalog(), VALIDATORS, default_codec())

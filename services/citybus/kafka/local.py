@@ -249,13 +249,18 @@ def wait_for_broker(bootstrap: str, expected_brokers: int = 1, timeout: float = 
 def _wait(bootstrap, expected_brokers, timeout, pids, asyncio, AIOKafkaAdminClient) -> None:  # noqa: ANN001
 
     async def brokers() -> int:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
-        try:
-            await admin.start()
-            cluster = await admin.describe_cluster()
-            return len(cluster.get("brokers", []))
-        finally:
-            await admin.close()
+        """The fewest brokers any node lists: each node learns the others' registrations on its own
+        time, and topics created while one of them lags could get fewer replicas than asked."""
+        seen = []
+        for address in bootstrap.split(","):
+            admin = AIOKafkaAdminClient(bootstrap_servers=address, request_timeout_ms=3000)
+            try:
+                await admin.start()
+                cluster = await admin.describe_cluster()
+                seen.append(len(cluster.get("brokers", [])))
+            finally:
+                await admin.close()
+        return min(seen)
 
     deadline = time.monotonic() + timeout
     last: Exception | None = None

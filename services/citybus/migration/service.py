@@ -190,6 +190,7 @@ def build_app(web_port: int, policy: SagaPolicy | None = None, data_dir: Path | 
     async def saga_agent(stream: faust.StreamT) -> None:
         async for event in stream.events():
             message = event.message
+            refers: str | None = None  # the migration a request or reply is about
             if message.topic == TICKS_TOPIC:
                 subject_id = (message.key or b"").decode()
                 subject = load(message.key, subject_id, message.partition)
@@ -205,7 +206,7 @@ def build_app(web_port: int, policy: SagaPolicy | None = None, data_dir: Path | 
                     if message.key != value.subject_id.encode():  # file it under its subject's partition
                         await send(*request_out(value))
                         continue
-                    subject_id = value.subject_id
+                    subject_id, refers = value.subject_id, value.migration_id
                     subject = load(message.key, subject_id, message.partition)
                     outcome = subject.on_request(value, policy)
                 else:
@@ -214,7 +215,7 @@ def build_app(web_port: int, policy: SagaPolicy | None = None, data_dir: Path | 
                                                     message.value, tuple(_headers(message.headers)),
                                                     "INVALID_FIELD", "key: a reply must be keyed by subject_id"))
                         continue
-                    subject_id = message.key.decode()
+                    subject_id, refers = message.key.decode(), value.migration_id
                     subject = load(message.key, subject_id, message.partition)
                     outcome = subject.on_reply(value, policy)
             if outcome.changed:
@@ -226,6 +227,13 @@ def build_app(web_port: int, policy: SagaPolicy | None = None, data_dir: Path | 
                 await send(*outbound(command))
             for state in outcome.changed:
                 await send(*view_out(state))
+            if not outcome.changed:
+                # a redelivered event (e.g. replayed after a crash between the saga write and the view
+                # send) changes nothing: send the view of what it refers to again, so a view lost in
+                # the crash is restored (views are idempotent, the latest state wins)
+                for state in outcome.subject.sagas.values():
+                    if refers is None or state.migration_id == refers:
+                        await send(*view_out(state))
 
     @app.agent(view_topic)
     async def view_agent(stream: faust.StreamT) -> None:
