@@ -20,26 +20,22 @@ def serve_migration(
     web_port: int = typer.Option(DEFAULT_PORT, "--web-port", help="HTTP port of /migrations"),
     data_dir: Path = typer.Option(None, "--data-dir", help="where the tables live (default: CITYBUS_DATA_DIR)"),
 ) -> None:
-    """Run the migration orchestrator: sagas, deadlines, POST/GET /migrations (CITYBUS_WORKING_DAY sets the clock)."""
-    import faust
+    """Run the migration orchestrator: sagas, deadlines, POST/GET /migrations (CITYBUS_WORKING_DAY sets the clock).
 
-    from citybus.kafka.bootstrap import resolve_bootstrap
-    from citybus.migration.service import build_app, ensure_internal_topics, policy_from_settings
+    Workers started with the same broker share the partitions (consumer group citybus-migration);
+    give each its own --web-port and --data-dir. SIGTERM stops a worker cleanly."""
+    from citybus.migration.service import policy_from_settings, serve
 
     conf = settings()
-    logging.basicConfig(level=conf.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = conf.log_level.upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiokafka").setLevel(max(logging.getLevelName(level), logging.WARNING))
     policy = policy_from_settings()
-    asyncio.run(ensure_internal_topics(resolve_bootstrap()))
-    asyncio.set_event_loop(asyncio.new_event_loop())
-    app = build_app(web_port, policy, data_dir)
     day = "real working days" if policy.working_day_ms is None else f"1 working day = {policy.working_day_ms} ms"
     console.print(f"migration orchestrator on http://{conf.web_host}:{web_port}/migrations ({day}, "
-                  f"max_attempts {policy.max_attempts}, data {app.conf.datadir})", highlight=False)
-    worker = faust.Worker(app, loglevel=conf.log_level.upper(), quiet=True)
-    # Faust's terminal spinner sets the root logger to DEBUG (to spin on every record): every
-    # aiokafka debug call would then build a LogRecord, a few per message. No spinner, no DEBUG.
-    worker.spinner = None
-    worker.execute_from_commandline()
+                  f"max_attempts {policy.max_attempts}, data {(data_dir or conf.data_dir) / 'migration'})",
+                  highlight=False)
+    asyncio.run(serve(web_port, data_dir, policy))
 
 
 def migrate_command(

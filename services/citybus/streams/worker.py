@@ -26,6 +26,9 @@ finishes and commits); an assigned partition is restored before any of its event
 its store catches up with the changelog from the position it last wrote, which is all of it
 on an empty disk. Topics that are their own log (`self_logged`, e.g. a compacted index) are
 re-read from the store's position instead of the committed offset.
+
+A processor that acts on time (deadlines) implements `tick`; the worker calls it every
+`tick_interval` seconds under the same lock, and settles what it sent and changed in steps 1-3.
 """
 from __future__ import annotations
 
@@ -46,7 +49,7 @@ from aiokafka.structs import ConsumerRecord
 from citybus.streams.assignor import Owners, routing_assignor
 from citybus.streams.store import Stores
 
-__all__ = ["Batch", "Processor", "Send", "StateWorker", "WorkerConfig", "partition_of"]
+__all__ = ["Batch", "Processor", "Send", "StateWorker", "Ticking", "WorkerConfig", "partition_of"]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,14 @@ class Processor(Protocol):
         """State of these partitions may change elsewhere now: drop what is cached of them."""
 
 
+class Ticking(Protocol):
+    """A processor that also acts on time (e.g. deadlines): `tick` runs every `tick_interval`
+    seconds under the worker's lock, between batches, on the partitions in `ready`; its sends
+    and state go through the same order as a batch's (outputs, changelog, stores), without commit."""
+
+    async def tick(self, ready: frozenset[int], stores: Stores, send: Send) -> Batch: ...
+
+
 @dataclass
 class WorkerConfig:
     group: str
@@ -94,6 +105,13 @@ class WorkerConfig:
     poll_ms: int = 50
     session_timeout_ms: int = 15000
     heartbeat_interval_ms: int = 3000
+    # producer linger; consumer fetch: a fetch returns once it has `fetch_min_bytes` or waited
+    # `fetch_max_wait_ms` (None: poll_ms)
+    linger_ms: int = 5
+    fetch_min_bytes: int = 1
+    fetch_max_wait_ms: int | None = None
+    # seconds between a Ticking processor's ticks (None: no ticks)
+    tick_interval: float | None = None
 
 
 class StateWorker:
@@ -116,7 +134,7 @@ class StateWorker:
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         self.producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
+            bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, linger_ms=self.config.linger_ms,
             max_batch_size=1024 * 1024, max_request_size=8 * 1024 * 1024)
         await self.producer.start()
         self.consumer = AIOKafkaConsumer(
@@ -126,7 +144,9 @@ class StateWorker:
             session_timeout_ms=self.config.session_timeout_ms,
             heartbeat_interval_ms=self.config.heartbeat_interval_ms,
             max_poll_interval_ms=600_000, fetch_max_bytes=64 * 1024 * 1024,
-            max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_wait_ms=self.config.poll_ms)
+            max_partition_fetch_bytes=8 * 1024 * 1024, fetch_min_bytes=self.config.fetch_min_bytes,
+            fetch_max_wait_ms=self.config.poll_ms if self.config.fetch_max_wait_ms is None
+            else self.config.fetch_max_wait_ms)
         await self.consumer.start()
         self.consumer.subscribe(self.config.topics, listener=_Listener(self))
 
@@ -141,14 +161,32 @@ class StateWorker:
     async def run(self) -> None:
         """Until `stop_soon`: fetch, process, commit. Stops cleanly (last batch committed, group left)."""
         assert self.consumer is not None
+        ticker = None
+        if self.config.tick_interval is not None and hasattr(self.processor, "tick"):
+            ticker = asyncio.create_task(self._ticks(self.config.tick_interval))
         try:
             while not self._stopping.is_set():
                 fetched = await self.consumer.getmany(timeout_ms=self.config.poll_ms,
                                                       max_records=self.config.max_records)
                 if fetched:
                     await self._apply(fetched)
+                if ticker is not None and ticker.done():
+                    ticker.result()  # a failed tick stops the worker like a failed batch
         finally:
+            if ticker is not None:
+                ticker.cancel()
             await self.close()
+
+    async def _ticks(self, interval: float) -> None:
+        while not self._stopping.is_set():
+            await asyncio.sleep(interval)
+            async with self._lock:
+                if not self.ready or self.producer is None:
+                    continue
+                deliveries: list[asyncio.Future] = []
+                batch = await self.processor.tick(frozenset(self.ready), self.stores,  # type: ignore[attr-defined]
+                                                  self._sender(deliveries))
+                await self._settle(batch, deliveries, {})
 
     async def close(self) -> None:
         if self.consumer is not None:
@@ -170,22 +208,12 @@ class StateWorker:
                 return
             records = [r for rs in fetched.values() for r in rs]
             deliveries: list[asyncio.Future] = []
-            producer = self.producer
-
-            async def send(topic: str, key: bytes | None, value: bytes, headers: Sequence[tuple[str, bytes]] = (),
-                           partition: int | None = None) -> None:
-                deliveries.append(await producer.send(topic, value, key=key, headers=list(headers),
-                                                      partition=partition))
-
-            batch = await self.processor.process(records, self.stores, send)
-            await asyncio.gather(*deliveries)  # 1. every output is on the broker
-            positions = await self._changelog(batch)  # 2. then the state
+            batch = await self.processor.process(records, self.stores, self._sender(deliveries))
+            logged: dict[int, dict[str, int]] = {}
             for tp, rs in fetched.items():
                 if tp.topic in self.config.self_logged:
-                    positions.setdefault(tp.partition, {})[tp.topic] = rs[-1].offset + 1
-            for partition in set(batch.state) | set(batch.local) | set(positions):  # 3. the stores
-                values = {**batch.local.get(partition, {}), **batch.state.get(partition, {})}
-                self.stores[partition].write(values, positions.get(partition))
+                    logged.setdefault(tp.partition, {})[tp.topic] = rs[-1].offset + 1
+            await self._settle(batch, deliveries, logged)  # 1.-3.
             offsets = {tp: rs[-1].offset + 1 for tp, rs in fetched.items()}
             try:
                 await self.consumer.commit(offsets)  # 4. the input
@@ -195,6 +223,28 @@ class StateWorker:
                 log.warning("commit refused (%s); the batch will be replayed by the partitions' owner", exc)
             self.events += len(records)
             self.batches += 1
+
+    def _sender(self, deliveries: list[asyncio.Future]) -> Send:
+        producer = self.producer
+        assert producer is not None
+
+        async def send(topic: str, key: bytes | None, value: bytes, headers: Sequence[tuple[str, bytes]] = (),
+                       partition: int | None = None) -> None:
+            deliveries.append(await producer.send(topic, value, key=key, headers=list(headers),
+                                                  partition=partition))
+
+        return send
+
+    async def _settle(self, batch: Batch, deliveries: list[asyncio.Future],
+                      logged: dict[int, dict[str, int]]) -> None:
+        """Steps 1-3 of a batch (or a tick): outputs acknowledged, then the changelog, then the stores."""
+        await asyncio.gather(*deliveries)  # 1. every output is on the broker
+        positions = await self._changelog(batch)  # 2. then the state
+        for partition, topics in logged.items():
+            positions.setdefault(partition, {}).update(topics)
+        for partition in set(batch.state) | set(batch.local) | set(positions):  # 3. the stores
+            values = {**batch.local.get(partition, {}), **batch.state.get(partition, {})}
+            self.stores[partition].write(values, positions.get(partition))
 
     async def _changelog(self, batch: Batch) -> dict[int, dict[str, int]]:
         assert self.producer is not None

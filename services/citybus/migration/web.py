@@ -1,0 +1,180 @@
+"""HTTP of the orchestrator (migration.md, HTTP API), answered from any worker.
+
+An id's index record lives in the partition of the migration_id; its saga in the partition of
+its subject_id. `POST /migrations` and `GET /migrations/{id}` are answered by the owner of the
+id's partition (forwarded there when another worker owns it); that worker reads the subject
+from its index and the saga from its own store, or from the subject's owner
+(`GET /migrations/{id}?subject=S`). 503 with `Retry-After` while a partition is being assigned.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from citybus.domain.migration import SagaPolicy, saga_json
+from citybus.errors import ValidationError
+from citybus.migration.http_api import accepted_body, error_body, request_from_body
+from citybus.migration.orchestrator import PENDING_MS, Orchestrator, now_ms
+from citybus.migration.wire import request_out
+from citybus.streams.worker import StateWorker
+
+__all__ = ["MigrationWeb", "FORWARDED_HEADER"]
+
+log = logging.getLogger(__name__)
+FORWARDED_HEADER = "X-Citybus-Forwarded-By"
+
+
+class _NotReady(Exception):
+    def __init__(self, partition: int) -> None:
+        super().__init__(partition)
+        self.partition = partition
+
+
+class MigrationWeb:
+    def __init__(self, worker: StateWorker, orchestrator: Orchestrator, policy: SagaPolicy) -> None:
+        self.worker = worker
+        self.orchestrator = orchestrator
+        self.policy = policy
+        self.app = web.Application()
+        self.app.add_routes([
+            web.post("/migrations", self.post),
+            web.get("/migrations/{migration_id}", self.get),
+            web.get("/status", self.status),
+        ])
+        self._runner: web.AppRunner | None = None
+        self._client: aiohttp.ClientSession | None = None
+
+    async def start(self, host: str, port: int) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host, port).start()
+        self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+
+    async def stop(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # ---- handlers ----------------------------------------------------------------------------
+    async def post(self, request: web.Request) -> web.StreamResponse:
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response({"error": "body: must be JSON"}, status=400)
+        try:
+            migration = request_from_body(body, now_ms(), self.policy.known_cities)
+        except ValidationError as error:
+            return web.json_response(error_body(error), status=400)
+        partition = self.worker.partition_of(migration.migration_id.encode())
+        if partition not in self.worker.ready:
+            return await self._forward(partition, request, "POST", "/migrations",
+                                       {**body, "migration_id": migration.migration_id})
+        try:
+            current = await self._known(migration.migration_id, partition)
+        except _NotReady as exc:
+            return _not_ready(exc.partition)
+        if current is not None:
+            return web.json_response(current, status=200)
+        producer = self.worker.producer
+        if producer is None:
+            return _not_ready(partition)
+        self.orchestrator.pending[migration.migration_id] = now_ms()
+        topic, key, value, headers = request_out(migration)
+        await producer.send_and_wait(topic, value, key=key, headers=headers)
+        return web.json_response(accepted_body(migration.migration_id), status=202)
+
+    async def get(self, request: web.Request) -> web.StreamResponse:
+        migration_id = request.match_info["migration_id"]
+        subject = request.query.get("subject")
+        if subject is not None:  # asked by the owner of the id: the saga of this subject
+            partition = self.worker.partition_of(subject.encode())
+            if partition not in self.worker.ready:
+                return _not_ready(partition)
+            state = Orchestrator.saga(subject, migration_id, self.worker.stores, partition)
+            if state is None:
+                return web.json_response({"error": f"no migration {migration_id}"}, status=404)
+            return web.json_response(saga_json(state))
+        partition = self.worker.partition_of(migration_id.encode())
+        if partition not in self.worker.ready:
+            return await self._forward(partition, request, "GET", request.rel_url.path_qs)
+        try:
+            view = await self._view(migration_id, partition)
+        except _NotReady as exc:
+            return _not_ready(exc.partition)
+        if view is None:
+            return web.json_response({"error": f"no migration {migration_id}"}, status=404)
+        return web.json_response(view)
+
+    async def status(self, request: web.Request) -> web.StreamResponse:
+        w = self.worker
+        return web.json_response({
+            "url": w.config.url, "partitions": sorted(w.ready),
+            "owners": {str(p): u for p, u in sorted(w.owners.by_partition.items())},
+            "batches": w.batches, "restored_records": w.restored_records, **self.orchestrator.status(),
+        })
+
+    # ---- lookups -----------------------------------------------------------------------------
+    async def _known(self, migration_id: str, partition: int) -> dict[str, Any] | None:
+        """The current view of a known id (the answer to a repeated POST), else None."""
+        view = await self._view(migration_id, partition)
+        if view is not None:
+            return view
+        posted = self.orchestrator.pending.get(migration_id)
+        if posted is not None and now_ms() - posted < PENDING_MS:
+            return accepted_body(migration_id)
+        return None
+
+    async def _view(self, migration_id: str, partition: int) -> dict[str, Any] | None:
+        """GET's body for an id whose index partition is here; IN_PROGRESS while its saga is being stored."""
+        subject = Orchestrator.subject_of(migration_id, self.worker.stores, partition)
+        if subject is None:
+            return None
+        home = self.worker.partition_of(subject.encode())
+        if home in self.worker.ready:
+            state = Orchestrator.saga(subject, migration_id, self.worker.stores, home)
+            return saga_json(state) if state is not None else accepted_body(migration_id)
+        owner = self.worker.owner_url(home)
+        if owner is None or owner == self.worker.config.url:
+            raise _NotReady(home)
+        assert self._client is not None
+        try:
+            async with self._client.get(f"{owner}/migrations/{migration_id}", params={"subject": subject},
+                                        headers={FORWARDED_HEADER: self.worker.config.url}) as answer:
+                if answer.status == 404:
+                    return accepted_body(migration_id)
+                if answer.status != 200:
+                    raise _NotReady(home)
+                return json.loads(await answer.read())
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.info("asking %s for %s failed: %s", owner, migration_id, exc)
+            raise _NotReady(home) from exc
+
+    async def _forward(self, partition: int, request: web.Request, method: str, path: str,
+                       body: Any = None) -> web.StreamResponse:
+        owner = self.worker.owner_url(partition)
+        if owner is None or owner == self.worker.config.url or FORWARDED_HEADER in request.headers:
+            return _not_ready(partition)
+        assert self._client is not None
+        try:
+            async with self._client.request(method, owner + path, json=body,
+                                            headers={FORWARDED_HEADER: self.worker.config.url}) as answer:
+                return web.Response(body=await answer.read(), status=answer.status,
+                                    content_type=answer.content_type, headers=_retry_after(answer))
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.info("forwarding to %s failed: %s", owner, exc)
+            return _not_ready(partition)
+
+
+def _retry_after(answer: aiohttp.ClientResponse) -> dict[str, str]:
+    value = answer.headers.get("Retry-After")
+    return {"Retry-After": value} if value else {}
+
+
+def _not_ready(partition: int) -> web.Response:
+    return web.json_response({"error": f"partition {partition} is being assigned or restored, retry shortly"},
+                             status=503, headers={"Retry-After": "1"})
