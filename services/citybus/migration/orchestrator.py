@@ -34,7 +34,7 @@ from citybus.migration.deadlines import DeadlineIndex
 from citybus.migration.subjects import Outcome, SubjectSagas
 from citybus.migration.wire import INDEX_TOPIC, index_out, outbound, request_out
 from citybus.streams.store import Stores
-from citybus.streams.worker import Batch, Send
+from citybus.streams.worker import Batch, Send, partition_of
 
 __all__ = ["Orchestrator", "SAGAS", "INDEX", "now_ms"]
 
@@ -48,8 +48,11 @@ def now_ms() -> int:
 
 
 class Orchestrator:
-    def __init__(self, *, intake: Intake, policy: SagaPolicy, service: str, clock: Any = now_ms) -> None:
+    def __init__(self, *, intake: Intake, policy: SagaPolicy, service: str, partitions: int = 6,
+                 clock: Any = now_ms) -> None:
         self.intake = intake
+        self.partitions = partitions  # of every topic it writes (the catalog's rule)
+        self._partition: dict[bytes, int] = {}  # key -> Kafka's default partition, cached
         self.policy = policy
         self.service = service
         self.clock = clock
@@ -57,6 +60,7 @@ class Orchestrator:
         # subject key -> its value as last written here (the stores stay the truth: cleared
         # whenever partitions move)
         self._subjects: dict[bytes, SubjectSagas] = {}
+        self._last_touched: set[bytes] = set()  # the previous batch's, maybe not stored yet (pipelined)
         self.pending: dict[str, int] = {}  # migration_id -> when POSTed here, until its index is stored
         self.events = self.rejected = self.commands = self.ticks = 0
 
@@ -87,8 +91,10 @@ class Orchestrator:
             await self._send_outcome(outcome, send)
         for key, partition in touched.items():
             batch.put(partition, SAGAS + key, self._subjects[key].to_bytes())
-        if len(self._subjects) > _CACHE:
-            self._subjects.clear()
+        if len(self._subjects) > _CACHE:  # keep what the stores may not have yet
+            keep = self._last_touched | touched.keys()
+            self._subjects = {k: v for k, v in self._subjects.items() if k in keep}
+        self._last_touched = set(touched)
         return batch
 
     async def tick(self, ready: frozenset[int], stores: Stores, send: Send) -> Batch:
@@ -143,7 +149,13 @@ class Orchestrator:
 
     async def _send_outcome(self, outcome: Outcome, send: Send) -> None:
         for command in outcome.commands:
-            await send(*outbound(command))
+            topic, key, value, headers = outbound(command)
+            partition = self._partition.get(key)
+            if partition is None:
+                if len(self._partition) > _CACHE:
+                    self._partition.clear()
+                partition = self._partition[key] = partition_of(key, self.partitions)
+            await send(topic, key, value, headers, partition)
         self.commands += len(outcome.commands)
 
     # ---- state -------------------------------------------------------------------------------

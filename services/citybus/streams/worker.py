@@ -29,6 +29,12 @@ re-read from the store's position instead of the committed offset.
 
 A processor that acts on time (deadlines) implements `tick`; the worker calls it every
 `tick_interval` seconds under the same lock, and settles what it sent and changed in steps 1-3.
+
+`pipelined` (for latency: the migration saga) lets steps 1-4 of a batch run while the next
+batch is decided: batches still settle one after the other and in order, at most one is
+unsettled at a time, and a revocation, a tick or a stop waits for it. The processor keeps what
+the unsettled batch changed readable (cached) until it settles. A crash replays from the
+last commit as before; the next batch's outputs may then be made twice, never lost.
 """
 from __future__ import annotations
 
@@ -112,6 +118,10 @@ class WorkerConfig:
     fetch_max_wait_ms: int | None = None
     # seconds between a Ticking processor's ticks (None: no ticks)
     tick_interval: float | None = None
+    # settle a batch (outputs acknowledged, changelog, stores, commit) while the next one is
+    # processed; at most one batch is unsettled, so the processor must keep what it changed in
+    # the last batch readable (e.g. cached) until the next batch is done
+    pipelined: bool = False
 
 
 class StateWorker:
@@ -128,6 +138,7 @@ class StateWorker:
         self._lock = asyncio.Lock()
         self._stopping = asyncio.Event()
         self._assigned_once = asyncio.Event()
+        self._settling: asyncio.Task | None = None  # the unsettled batch (pipelined)
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
 
@@ -183,12 +194,18 @@ class StateWorker:
             async with self._lock:
                 if not self.ready or self.producer is None:
                     continue
+                await self._settled()
                 deliveries: list[asyncio.Future] = []
                 batch = await self.processor.tick(frozenset(self.ready), self.stores,  # type: ignore[attr-defined]
                                                   self._sender(deliveries))
                 await self._settle(batch, deliveries, {})
 
     async def close(self) -> None:
+        async with self._lock:
+            try:
+                await self._settled()
+            except Exception:  # noqa: BLE001 - it is replayed after the restart
+                log.exception("the last batch did not settle")
         if self.consumer is not None:
             consumer, self.consumer = self.consumer, None
             await consumer.stop()  # leaves the group: the revocation closes the stores
@@ -213,16 +230,36 @@ class StateWorker:
             for tp, rs in fetched.items():
                 if tp.topic in self.config.self_logged:
                     logged.setdefault(tp.partition, {})[tp.topic] = rs[-1].offset + 1
-            await self._settle(batch, deliveries, logged)  # 1.-3.
             offsets = {tp: rs[-1].offset + 1 for tp, rs in fetched.items()}
-            try:
-                await self.consumer.commit(offsets)  # 4. the input
-            except (CommitFailedError, IllegalStateError) as exc:
-                # the group moved on without us (e.g. we were too slow): the batch will be replayed
-                # by the partitions' new owner, which is harmless (see module doc)
-                log.warning("commit refused (%s); the batch will be replayed by the partitions' owner", exc)
             self.events += len(records)
             self.batches += 1
+            if not self.config.pipelined:
+                await self._settle(batch, deliveries, logged)  # 1.-3.
+                await self._commit(offsets)  # 4.
+                return
+            # the previous batch settles (in order) before this one starts to
+            await self._settled()
+            self._settling = asyncio.create_task(self._settle_and_commit(batch, deliveries, logged, offsets))
+
+    async def _settled(self) -> None:
+        """Wait for the unsettled batch, if any (a failure is raised here, and stops the worker)."""
+        task, self._settling = self._settling, None
+        if task is not None:
+            await task
+
+    async def _settle_and_commit(self, batch: Batch, deliveries: list[asyncio.Future],
+                                 logged: dict[int, dict[str, int]], offsets: dict[TopicPartition, int]) -> None:
+        await self._settle(batch, deliveries, logged)
+        await self._commit(offsets)
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        assert self.consumer is not None
+        try:
+            await self.consumer.commit(offsets)  # 4. the input
+        except (CommitFailedError, IllegalStateError) as exc:
+            # the group moved on without us (e.g. we were too slow): the batch will be replayed
+            # by the partitions' new owner, which is harmless (see module doc)
+            log.warning("commit refused (%s); the batch will be replayed by the partitions' owner", exc)
 
     def _sender(self, deliveries: list[asyncio.Future]) -> Send:
         producer = self.producer
@@ -263,6 +300,7 @@ class StateWorker:
     # ---- rebalances ------------------------------------------------------------------------
     async def on_revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:  # the batch in flight has finished and committed
+            await self._settled()
             numbers = {tp.partition for tp in revoked}
             for partition in numbers:
                 self.ready.discard(partition)
@@ -274,6 +312,7 @@ class StateWorker:
     async def on_assigned(self, assigned: set[TopicPartition]) -> None:
         async with self._lock:
             assert self.consumer is not None
+            await self._settled()
             numbers = {tp.partition for tp in assigned}
             began = time.perf_counter()
             restored = await self._restore(sorted(numbers))
