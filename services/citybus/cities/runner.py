@@ -15,7 +15,7 @@ from citybus.bus.consumer import GuardedConsumer, producer_send
 from citybus.bus.publisher import city_producer
 from citybus.catalog import default_catalog
 from citybus.cities.kit import CityAdapter
-from citybus.codec import cloudevent_headers, encode
+from citybus.codec import CloudEventHeaders, default_codec
 from citybus.codec.mapping.migration import command_from_avro, reply_to_avro
 from citybus.domain.migration import ReplyReceived, SendCommand
 
@@ -41,6 +41,9 @@ class AdapterRunner:
         self.handled = 0
         self.sent = 0
         self._later: set[asyncio.Task] = set()
+        self._encode = default_codec().encoder(REPLY_RECORD)
+        # per city: the constant CloudEvents headers built once, ce_id a prefix and a counter
+        self._headers = {code: CloudEventHeaders(REPLY_RECORD, f"/cities/{code}/adapter") for code in self.adapters}
 
     async def run(self, stop: asyncio.Event) -> None:
         # a reply is on a saga's path: a short linger (batches grow with the load anyway), and
@@ -78,8 +81,10 @@ class AdapterRunner:
         await self._send(command, reply)
 
     async def _send(self, command: SendCommand, reply: ReplyReceived) -> None:
-        value = encode(REPLY_RECORD, reply_to_avro(reply))
-        headers = cloudevent_headers(REPLY_RECORD, f"/cities/{reply.city}/adapter")
+        value = self._encode(reply_to_avro(reply))
+        make = self._headers.get(reply.city) or self._headers.setdefault(
+            reply.city, CloudEventHeaders(REPLY_RECORD, f"/cities/{reply.city}/adapter"))
+        headers = make()
         await self._producer.send(f"city.{reply.city}.replies", value, key=command.subject_id.encode(),
                                   headers=headers)
         self.sent += 1

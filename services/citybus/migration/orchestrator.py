@@ -39,7 +39,7 @@ from citybus.streams.worker import Batch, Send, partition_of
 __all__ = ["Orchestrator", "SAGAS", "INDEX", "now_ms"]
 
 SAGAS, INDEX = b"G", b"I"
-PENDING_MS = 30_000  # how long a POSTed id counts as known before its index record is stored
+PENDING_MS = 30_000  # how long a POSTed id counts as known without its index record in the store
 _CACHE = 50_000  # subjects kept decoded
 
 
@@ -61,7 +61,7 @@ class Orchestrator:
         # whenever partitions move)
         self._subjects: dict[bytes, SubjectSagas] = {}
         self._last_touched: set[bytes] = set()  # the previous batch's, maybe not stored yet (pipelined)
-        self.pending: dict[str, int] = {}  # migration_id -> when POSTed here, until its index is stored
+        self.pending: dict[str, int] = {}  # migration_id -> when POSTed here, for PENDING_MS
         self.events = self.rejected = self.commands = self.ticks = 0
 
     # ---- the worker's hooks ------------------------------------------------------------------
@@ -76,8 +76,9 @@ class Orchestrator:
         for record in records:
             if record.topic == INDEX_TOPIC:
                 if record.key and record.value is not None:
+                    # (a POSTed id stays pending until it expires: the index is stored only when
+                    # this batch settles, and HTTP must know the id all along)
                     batch.put_local(record.partition, INDEX + record.key, record.value)
-                    self.pending.pop(record.key.decode(), None)
                 continue
             self.events += 1
             outcome = await self._event(record, stores, send, sink)
