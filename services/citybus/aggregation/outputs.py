@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from citybus.codec import cloudevent_headers, encode
+from citybus.codec import CloudEventHeaders, encode
 from citybus.codec.mapping.insurance import cleared_summary_to_avro, statement_to_avro, summary_to_avro
 from citybus.domain.contributions import ContributionSummary, RetirementStatement
 
@@ -19,17 +19,20 @@ STATEMENT = "citybus.insurance.RetirementStatement"
 SOURCE = "/bus/aggregation"
 
 Message = tuple[str, bytes, bytes, list[tuple[str, bytes]]]  # topic, key, value, headers
+# ce_id: this process's random prefix and a counter (unique per source without a uuid4 per message)
+_SUMMARY_HEADERS = CloudEventHeaders(SUMMARY, SOURCE)
+_STATEMENT_HEADERS = CloudEventHeaders(STATEMENT, SOURCE)
 
 
 def summary_message(resident_id: str, scheme: str, summary: ContributionSummary | None, now_ms: int) -> Message:
     record = (summary_to_avro(summary, now_ms) if summary is not None
               else cleared_summary_to_avro(resident_id, scheme, now_ms))
-    return SUMMARIES_TOPIC, resident_id.encode(), encode(SUMMARY, record), cloudevent_headers(SUMMARY, SOURCE)
+    return SUMMARIES_TOPIC, resident_id.encode(), encode(SUMMARY, record), _SUMMARY_HEADERS()
 
 
 def statement_message(statement: RetirementStatement, now_ms: int) -> Message:
     value = encode(STATEMENT, statement_to_avro(statement, now_ms))
-    return STATEMENTS_TOPIC, statement.resident_id.encode(), value, cloudevent_headers(STATEMENT, SOURCE)
+    return STATEMENTS_TOPIC, statement.resident_id.encode(), value, _STATEMENT_HEADERS()
 
 
 def index_message(topic: str, view: dict[str, Any]) -> Message:

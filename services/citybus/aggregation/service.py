@@ -27,6 +27,7 @@ from citybus.domain.contributions import MedicalPolicy
 from citybus.kafka.bootstrap import resolve_bootstrap
 from citybus.kafka.topics import ensure_topics
 from citybus.settings import settings
+from citybus.streams.runtime import tune_gc
 from citybus.streams.worker import StateWorker, WorkerConfig
 
 __all__ = ["SERVICE", "GROUP", "CHANGELOG_TOPIC", "INDEX_TOPIC", "BY_PERSON_TOPIC", "source_topics",
@@ -89,6 +90,7 @@ async def serve(web_port: int, data_dir: Path | None = None, cache_persons: int 
         partitions=partitions, self_logged=frozenset({INDEX_TOPIC}), max_records=max_records)
     worker = StateWorker(bootstrap, config, aggregator)
     site = AggregationWeb(worker, aggregator)
+    tune_gc()
     await site.start(conf.web_host, web_port)
     try:
         await worker.start()

@@ -26,6 +26,7 @@ CITY_FIELD = {
     "citybus.migration.MigrationReply": "city",
 }
 
+_UNKNOWN = object()
 Validator = Callable[[dict[str, Any], Catalog], Any]
 
 
@@ -48,6 +49,7 @@ class Intake:
         self.validators = validators or {}
         self._decode = codec.decode if codec else default_decode
         self._expected = {t.name: t.record for t in catalog.topics}
+        self._topic_cities: dict[str, str | None] = {}
 
     def check(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
               headers: Iterable[tuple[str, bytes | None]] = ()) -> Accepted | Rejection:
@@ -66,7 +68,9 @@ class Intake:
 
     def _check_city(self, topic: str, full_name: str, record: dict[str, Any]) -> None:
         field = CITY_FIELD.get(full_name)
-        topic_city = self.catalog.city_of_topic(topic)
+        topic_city = self._topic_cities.get(topic, _UNKNOWN)
+        if topic_city is _UNKNOWN:
+            topic_city = self._topic_cities[topic] = self.catalog.city_of_topic(topic)
         if field is None or topic_city is None:
             return
         if record.get(field) != topic_city:

@@ -1,6 +1,7 @@
 """The participant registry and the topic catalog as values."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 __all__ = ["City", "TopicSpec", "ConsumerGroupLevel", "Catalog"]
@@ -56,8 +57,9 @@ class Catalog:
     groups: dict[str, ConsumerGroupLevel]
     policy_defaults: dict[str, int]
 
-    @property
+    @functools.cached_property
     def city_codes(self) -> frozenset[str]:
+        """Computed once: every event's city is checked against it."""
         return frozenset(self.cities)
 
     def policy(self, city: str, name: str) -> int:

@@ -5,13 +5,15 @@ column per StoredRecord field over the records sorted by (city, record_id); mont
 delta-coded in that order. Sorting makes the bytes a function of the state alone, and the
 columns of equal bases, amounts, revisions and consecutive months compress to little.
 
-Measured (tests/unit/domain/contributions/test_encoding.py builds the first two), zlib level 6:
-  240 months in 2 cities, PENSION only, ids like "440300-PEN-2010-01":  1,757 B (7.3 B/record)
-  the same person in all 5 schemes (1,200 records):                      8,136 B (6.8 B/record)
-  as above with random UUID record ids:                    7,007 B / 33,409 B (~28 B/record)
+Measured (tests/unit/domain/contributions/test_encoding.py builds the first two), zlib level 1
+(level 6, used before: 1,757 B and 8,136 B, but ~4x slower to compress; the worker encodes every
+changed ledger of every batch, and that was 6% of its time):
+  240 months in 2 cities, PENSION only, ids like "440300-PEN-2010-01":  1,972 B (8.2 B/record)
+  the same person in all 5 schemes (1,200 records):                      9,350 B (7.8 B/record)
+  as above with random UUID record ids (level 6):          7,007 B / 33,409 B (~28 B/record)
 Raw columns are ~50 B/record; the 4-byte digests, which do not compress, are over half of
-what is left. Speed on a loaded 2-core box: encode 145 us / decode 125 us at 240 records,
-860 us / 575 us at 1,200 (zlib is ~40% of encoding; level 1 is 4x faster for ~13% more bytes).
+what is left. Speed on a loaded 2-core box: encode 106 us at 240 records, 560 us at 1,200
+(level 6: 145 us / 860 us); decode 125 us / 575 us.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ __all__ = ["encode_ledger", "decode_ledger", "STATE_VERSION"]
 
 STATE_VERSION = 1
 _SCHEME_INDEX = {s: i for i, s in enumerate(SCHEMES)}
-_LEVEL = 6  # level 1: ~4x faster to compress, ~13% more bytes; the decoder reads either
+_LEVEL = 1  # level 6: ~13% fewer bytes, ~4x slower to compress (every changed ledger, every batch); the decoder reads either
 _make_stored = partial(tuple.__new__, StoredRecord)  # C-speed StoredRecord._make
 
 

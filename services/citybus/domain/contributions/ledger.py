@@ -38,6 +38,13 @@ class ApplyResult:
     reason: str = ""
 
 
+# the common results, shared (ApplyResult is immutable)
+_UNCHANGED = ApplyResult(ApplyOutcome.UNCHANGED)
+_APPLIED = ApplyResult(ApplyOutcome.APPLIED)
+_CHANGED = {s: ApplyResult(ApplyOutcome.APPLIED, (s,), (s,)) for s in SCHEMES}
+_TOUCHED = {s: ApplyResult(ApplyOutcome.APPLIED, (), (s,)) for s in SCHEMES}
+
+
 def content_digest(record: ContributionRecord) -> int:
     content = "|".join((
         record.status, record.resident_id, record.scheme, record.insured_kind, record.month,
@@ -52,6 +59,8 @@ def _claim(key: RecordKey, stored: StoredRecord) -> Claim:
 
 
 def _ordered(schemes: set[str]) -> tuple[str, ...]:
+    if len(schemes) <= 1:  # the common case: one scheme (or none)
+        return tuple(schemes)
     return tuple(s for s in SCHEMES if s in schemes)
 
 
@@ -77,7 +86,7 @@ class PersonLedger:
         digest = content_digest(record)
         if old is not None and record.revision <= old.revision:
             if record.revision < old.revision or digest == old.digest:
-                return ApplyResult(ApplyOutcome.UNCHANGED)
+                return _UNCHANGED
             return ApplyResult(
                 ApplyOutcome.CONFLICT,
                 reason=f"revision {record.revision} of {key[0]}/{key[1]} was already seen with other content",
@@ -87,6 +96,19 @@ class PersonLedger:
             0 if record.insured_kind == EMPLOYEE else 1, month_index(record.month),
             cents(record.contribution_base), cents(record.employee_amount),
         )
+        if old is None:  # the common case, a record seen first: one cell at most, nothing moves
+            if not new.active:
+                self._records[key] = new
+                return _APPLIED
+            scheme = new.scheme
+            book = self._book(scheme)  # built before the record is added
+            self._records[key] = new
+            before = book.signature(new.month)
+            book.add(new.month, _claim(key, new))
+            if book.signature(new.month) == before:
+                return _TOUCHED[scheme]
+            self._summaries.pop(scheme, None)
+            return _CHANGED[scheme]
         cells = [(s.scheme, s.month) for s in (old, new) if s is not None and s.active]
         books = {scheme: self._book(scheme) for scheme, _ in cells}  # built before the record changes
         self._records[key] = new

@@ -61,9 +61,17 @@ class RetirementRequest:
     requested_at: int
 
 
+_CENTS: dict[Decimal, int] = {}  # amounts repeat (a few contribution bases per city): converted once
+
+
 def cents(amount: Decimal) -> int:
     """A validated amount (two places at most) as integer cents, exactly."""
-    return int(amount * 100)
+    found = _CENTS.get(amount)
+    if found is None:
+        if len(_CENTS) >= 1 << 14:
+            _CENTS.clear()
+        found = _CENTS[amount] = int(amount * 100)
+    return found
 
 
 def _non_empty(value: object, field: str) -> None:
@@ -82,9 +90,28 @@ def _one_of(value: object, allowed: tuple[str, ...], field: str) -> None:
         raise ValidationError(field, f"must be one of {', '.join(allowed)}", value)
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_MS = dt.timedelta(milliseconds=1)
+_month_span: list = [1, 0, ""]  # [first ms, last ms + 1, month] of the month last asked for
+
+
 def _month_of(millis: int) -> str:
+    """The UTC month of an epoch-milliseconds instant. The month last computed is kept with its
+    span, so a batch recorded within one month costs a comparison per event."""
+    span = _month_span
+    if span[0] <= millis < span[1]:
+        return span[2]
     moment = dt.datetime.fromtimestamp(millis / 1000, tz=dt.timezone.utc)
-    return f"{moment.year:04d}-{moment.month:02d}"
+    month = f"{moment.year:04d}-{moment.month:02d}"
+    start = dt.datetime(moment.year, moment.month, 1, tzinfo=dt.timezone.utc)
+    end = dt.datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1, tzinfo=dt.timezone.utc) \
+        if moment.year < dt.MAXYEAR or moment.month < 12 else None
+    if end is not None:
+        span[:] = [(start - _EPOCH) // _MS, (end - _EPOCH) // _MS, month]
+    return month
+
+
+_GOOD_AMOUNTS: set[Decimal] = set()  # amounts that passed to_money (the rules depend on the value only)
 
 
 def validate_contribution(record: ContributionRecord, known_cities: Collection[str]) -> ContributionRecord:
@@ -108,11 +135,19 @@ def validate_contribution(record: ContributionRecord, known_cities: Collection[s
         raise ValidationError("recorded_at", "out of the representable range", recorded_at) from exc
     if record.month > latest:
         raise ValidationError("month", f"must not be after the month of recorded_at ({latest}, UTC)", record.month)
-    for field in ("contribution_base", "employer_amount", "employee_amount"):
-        amount = getattr(record, field)
+    for field, amount in (("contribution_base", record.contribution_base),
+                          ("employer_amount", record.employer_amount), ("employee_amount", record.employee_amount)):
         if not isinstance(amount, Decimal):
             raise ValidationError(field, "must be a Decimal amount", amount)
+        try:
+            if amount in _GOOD_AMOUNTS:
+                continue
+        except TypeError:  # a signalling NaN cannot be hashed: to_money says what is wrong with it
+            pass
         to_money(amount, field)
+        if len(_GOOD_AMOUNTS) >= 1 << 14:
+            _GOOD_AMOUNTS.clear()
+        _GOOD_AMOUNTS.add(amount)
     return record
 
 

@@ -74,6 +74,8 @@ class MonthBook:
         cell = self.cells.get(month)
         if cell is None:
             return None
+        if len(cell) == 1:  # the common case: no duplicate
+            return cell[0][_CITY], ()
         return cell[0][_CITY], tuple(sorted((c[_CITY], c[_RECORD_ID], c[_EMPLOYEE]) for c in cell[1:]))
 
     def add(self, month: int, claim: Claim) -> None:

@@ -17,12 +17,12 @@ def working_life(schemes=("PENSION",)):
     return ledger
 
 
-@pytest.mark.parametrize(("schemes", "limit"), [(("PENSION",), 1_900), (SCHEMES, 9_000)])
+@pytest.mark.parametrize(("schemes", "limit"), [(("PENSION",), 2_100), (SCHEMES, 10_000)])
 def test_state_size_per_person(schemes, limit):
     ledger = working_life(schemes)
     data = ledger.to_bytes()
     assert len(ledger.records) == 240 * len(schemes)
-    assert len(data) < limit  # measured 1,757 and 8,136 bytes; see the encoding module's docstring
+    assert len(data) < limit  # measured 1,972 and 9,350 bytes (zlib level 1); see the encoding module's docstring
     assert PersonLedger.from_bytes(data) == ledger
 
 

@@ -114,3 +114,32 @@ def test_each_retirement_rule_names_its_field(changes, field, reason_code):
     with pytest.raises(ValidationError) as caught:
         validate_retirement_request(dataclasses.replace(request(), **changes), CITIES)
     assert (caught.value.field, caught.value.reason_code) == (field, reason_code)
+
+
+def test_the_month_of_recorded_at_is_exact_across_boundaries_in_any_order():
+    """_month_of keeps the span of the month last asked for: asked in a random order around
+    month ends (and far away), it still answers what the plain UTC conversion answers."""
+    import datetime as dt
+    import random
+
+    from citybus.domain.contributions.records import _month_of
+
+    rng = random.Random(5)
+    ends = [int(dt.datetime(y, m, 1, tzinfo=dt.timezone.utc).timestamp() * 1000)
+            for y in (1970, 1999, 2000, 2024, 2025, 2100, 9999) for m in range(1, 13)]
+    asked = [e + d for e in ends for d in (-1001, -1, 0, 1, 999)] + [rng.randrange(-(10**12), 2 * 10**14)
+                                                                    for _ in range(2000)]
+    rng.shuffle(asked)
+    for millis in asked * 2:
+        moment = dt.datetime.fromtimestamp(millis / 1000, tz=dt.timezone.utc)
+        assert _month_of(millis) == f"{moment.year:04d}-{moment.month:02d}", millis
+
+
+def test_an_amount_seen_valid_does_not_make_a_bad_one_pass():
+    good = rec(base="8000.00")
+    validate_contribution(good, CITIES)
+    for bad in ("8000.001", "-8000.00", "NaN", "sNaN", "1E+20"):
+        with pytest.raises(ValidationError) as raised:
+            validate_contribution(rec(base="8000.00", employee=bad) if bad != "sNaN" else
+                                  rec(employee=Decimal(bad)), CITIES)
+        assert raised.value.field == "employee_amount"

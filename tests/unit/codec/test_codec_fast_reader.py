@@ -1,0 +1,110 @@
+"""The fast reader of `SingleObjectCodec.decode`: fastavro's values for the plain cases, and
+fastavro itself (its values, its refusals) for everything else, on real and on random bytes."""
+from __future__ import annotations
+
+import io
+import random
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastavro import schemaless_reader
+
+from citybus.codec import SingleObjectCodec
+from citybus.codec.fast_reader import Fallback, compile_reader
+from citybus.errors import CitybusError, UndecodableError
+
+from codec_samples import SAMPLES
+
+NAME = "citybus.insurance.ContributionRecorded"
+
+
+def fastavro_read(codec: SingleObjectCodec, body: bytes) -> Any:
+    stream = io.BytesIO(body)
+    record = schemaless_reader(stream, codec.store.latest(NAME).parsed, None)
+    if stream.tell() != len(body):
+        raise ValueError("bytes left")
+    return record
+
+
+def typed(record: dict[str, Any]) -> list[tuple[str, type, Any]]:
+    """Values and their exact types (Decimal('1.00') and Decimal('1.0') are equal, not the same)."""
+    return [(k, type(v), str(v) if isinstance(v, Decimal) else v) for k, v in record.items()]
+
+
+def test_flat_records_compile_and_nested_ones_do_not(codec: SingleObjectCodec) -> None:
+    compiled = {name for name in codec.store.record_names if compile_reader(codec.store.latest(name).parsed)}
+    assert NAME in compiled
+    assert "citybus.insurance.ContributionSummary" not in compiled  # map, array, union: fastavro reads it
+
+
+def test_random_plain_records_read_as_fastavro_reads_them(codec: SingleObjectCodec) -> None:
+    read, rng = compile_reader(codec.store.latest(NAME).parsed), random.Random(11)
+    for _ in range(3000):
+        cents = [rng.choice([0, 1, 99, 100, 127, 128, 255, 256, 32767, 32768, 10**14 - 1,
+                             rng.randrange(10**14)]) for _ in range(3)]
+        record = {**SAMPLES[NAME],
+                  "record_id": rng.choice(["", "x", "SZ-" + "9" * rng.randrange(200), "深圳-é-" + str(rng.random())]),
+                  "revision": rng.choice([1, 63, 64, 8191, 8192, 2**31 - 1, -1, -8192, -(2**31)]),
+                  "status": rng.choice(["ACTIVE", "REVERSED"]),
+                  "scheme": rng.choice(["PENSION", "MEDICAL", "UNEMPLOYMENT", "WORK_INJURY", "MATERNITY"]),
+                  "contribution_base": Decimal(cents[0]).scaleb(-2), "employer_amount": Decimal(cents[1]).scaleb(-2),
+                  "employee_amount": Decimal(cents[2]).scaleb(-2),
+                  "recorded_at": rng.choice([0, 1, -1, 8191, 8192, 2**40, 1_712_046_615_250])}
+        body = codec.encode(NAME, record)[10:]
+        assert typed(read(body, 0, len(body))) == typed(fastavro_read(codec, body))
+
+
+def test_random_bytes_read_as_fastavro_or_not_at_all(codec: SingleObjectCodec) -> None:
+    """Corrupt bodies (bytes flipped, cut, appended, or noise): whenever the fast reader returns
+    a record, fastavro returns the same one; when fastavro refuses, the fast reader never answers."""
+    read, rng = compile_reader(codec.store.latest(NAME).parsed), random.Random(12)
+    good = codec.encode(NAME, SAMPLES[NAME])[10:]
+    answered = refused = 0
+    for i in range(20000):
+        body = bytearray(good)
+        kind = i % 4
+        if kind == 0:
+            for _ in range(rng.randint(1, 3)):
+                body[rng.randrange(len(body))] = rng.randrange(256)
+        elif kind == 1:
+            body = body[:rng.randrange(len(body))]
+        elif kind == 2:
+            body += bytes(rng.randrange(256) for _ in range(rng.randint(1, 3)))
+        else:
+            body = bytearray(rng.randrange(256) for _ in range(rng.randint(0, 90)))
+        body = bytes(body)
+        try:
+            expected = ("ok", typed(fastavro_read(codec, body)))
+        except Exception:  # noqa: BLE001 - fastavro's refusal, whatever it is
+            expected = ("refused", None)
+        try:
+            got = ("ok", typed(read(body, 0, len(body))))
+        except Exception:  # noqa: BLE001 - Fallback, or the error a plain read ran into
+            got = ("fallback", None)
+        if got[0] == "ok":
+            answered += 1
+            assert got == expected, body.hex()
+        else:
+            refused += 1
+    assert answered > 100 and refused > 100  # both paths were exercised
+
+
+def test_decode_uses_it_and_still_refuses_what_fastavro_refuses(codec: SingleObjectCodec) -> None:
+    value = codec.encode(NAME, SAMPLES[NAME])
+    name, record = codec.decode(value, NAME)
+    assert name == NAME and typed(record) == typed(fastavro_read(codec, value[10:]))
+    with pytest.raises(UndecodableError, match="bytes left after the record"):
+        codec.decode(value + b"\x00", NAME)
+    with pytest.raises(UndecodableError, match="corrupt or truncated"):
+        codec.decode(value[:-3], NAME)
+    bad_utf8 = value[:10] + b"\x04\xff\xfe" + value[10 + 1 + len(SAMPLES[NAME]["record_id"].encode()):]
+    with pytest.raises(CitybusError):
+        codec.decode(bad_utf8, NAME)
+
+
+def test_a_long_varint_is_left_to_fastavro() -> None:
+    read = compile_reader({"type": "record", "name": "t.R", "fields": [{"name": "n", "type": "long"}]})
+    assert read(b"\x02", 0, 1) == {"n": 1}
+    with pytest.raises(Fallback):
+        read(b"\xff" * 11 + b"\x01", 0, 12)
