@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -10,9 +11,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TransferSpeedColumn
 
 from citybus.bus.jsonl import BadLine, read_events
-from citybus.bus.publisher import CityPublisher, city_producer
+from citybus.bus.publisher import CityPublisher, PreparedEvent, city_producer
 from citybus.catalog import default_catalog
 from citybus.kafka.bootstrap import resolve_bootstrap
+from citybus.streams.runtime import tune_gc
 
 __all__ = ["publish_command"]
 
@@ -38,28 +40,29 @@ async def _publish(file: Path, city: str, record_type: str | None, system: str, 
     publisher = CityPublisher(default_catalog(), city, producer, system=system)
     await producer.start()
     bad = 0
-    sent = 0
-    pending: list[asyncio.Future] = []
     try:
         with file.open(encoding="utf-8") as lines, Progress(
-            TextColumn("[bold]publishing"), BarColumn(), TransferSpeedColumn(), TextColumn("{task.fields[n]} sent"),
+            TextColumn("[bold]publishing"), BarColumn(), TransferSpeedColumn(), TextColumn("{task.fields[n]} prepared"),
             console=console, transient=True, disable=not console.is_terminal,
         ) as progress:
             task = progress.add_task("", total=os.path.getsize(file), n=0)
-            for item in read_events(lines, publisher, record_type):
-                if isinstance(item, BadLine):
-                    bad += 1
-                    console.print(f"[red]bad[/] {item}", highlight=False)
-                    continue
-                topic, key, value, headers = item
-                pending.append(await producer.send(topic, value, key=key, headers=headers))
-                if len(pending) >= 10000:
-                    await asyncio.gather(*pending)
-                    sent += len(pending)
-                    pending.clear()
-                    progress.update(task, completed=lines.tell() if lines.seekable() else 0, n=sent)
-            await asyncio.gather(*pending)
-            sent += len(pending)
+
+            def good_events() -> Iterator[PreparedEvent]:
+                """The file's good events, for the batch path; bad lines reported on the way."""
+                nonlocal bad
+                prepared = 0
+                for item in read_events(lines, publisher, record_type):
+                    if isinstance(item, BadLine):
+                        bad += 1
+                        console.print(f"[red]bad[/] {item}", highlight=False)
+                        continue
+                    prepared += 1
+                    if prepared % 10000 == 0:
+                        progress.update(task, completed=lines.buffer.tell() if lines.seekable() else 0, n=prepared)
+                    yield item
+
+            tune_gc()  # many short-lived objects per event, few cycles (see citybus.streams.runtime)
+            sent = await publisher.publish_many(good_events())
     finally:
         await producer.stop()
     return sent, bad
