@@ -55,26 +55,28 @@ def _long(value: int) -> bytes:
 
 def _decimal_writer(precision: int, scale: int) -> Callable[[Any], bytes]:
     """fastavro's prepare_bytes_decimal for the non-negative case, length-prefixed; the
-    encodings of the last few thousand (digits, exponent) are kept."""
+    encodings of the last few thousand values are kept, each with its exponent."""
     context = decimal.Context(prec=max(precision, 28) + scale + 1)
-    cache: dict[tuple[tuple[int, ...], int], bytes] = {}
+    # value -> (that value as first written, its bytes): a hit needs an equal value with the same
+    # exponent (same_quantum), since fastavro refuses 1.000 at scale 2 but writes 1.00 and 1.0
+    cache: dict[decimal.Decimal, tuple[decimal.Decimal, bytes]] = {}
 
     def write(value: Any) -> bytes:
         if value.__class__ is not decimal.Decimal or value.is_signed():
             raise Fallback
+        found = cache.get(value)  # a signalling NaN cannot be hashed: TypeError, fastavro's turn
+        if found is not None and found[0].same_quantum(value):
+            return found[1]
         _, digits, exponent = value.as_tuple()
-        key = (digits, exponent)
-        found = cache.get(key)
-        if found is not None:
-            return found
         if exponent.__class__ is not int or len(digits) > precision or exponent + scale < 0:
             raise Fallback  # NaN/Infinity, or a refusal that fastavro words
         unscaled = int(value.scaleb(scale, context))
         body = unscaled.to_bytes((unscaled.bit_length() + 8) // 8, "big")
         if len(cache) >= 4096:
             cache.clear()
-        found = cache[key] = _length(len(body)) + body
-        return found
+        encoded = _length(len(body)) + body
+        cache[value] = (value, encoded)
+        return encoded
 
     return write
 
