@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,40 +15,27 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from citybus.aggregation.service import BY_PERSON_TOPIC, INDEX_TOPIC, source_topics
 from citybus.catalog import default_catalog
+from citybus.demo.processes import ServiceProcess
 from citybus.kafka.local import free_port
 from citybus.kafka.offsets import group_lag
 from citybus.simulate.contributions import CONTRIBUTION, SimulatedEvent
 from tests.unit.domain.contributions.reference import reference_figures
 
 GROUP = "citybus-aggregation"
-CITYBUS = Path(os.environ.get("VIRTUAL_ENV", Path(__file__).resolve().parents[3] / ".venv")) / "bin" / "citybus"
 
 
-class Worker:
+class Worker(ServiceProcess):
     """`citybus serve aggregation --web-port P` with its own data dir, in its own session."""
 
     def __init__(self, bootstrap: str, data_dir: Path, port: int | None = None) -> None:
+        port = port or free_port()
+        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "CITYBUS_DATA_DIR": str(data_dir),
+               "CITYBUS_LOG_LEVEL": "INFO"}
+        super().__init__(f"worker-{port}", ["serve", "aggregation", "--web-port", str(port)], env, data_dir, port)
         self.bootstrap = bootstrap
         self.data_dir = data_dir
-        self.port = port or free_port()
-        self.log_path = data_dir / f"worker-{self.port}.log"
-        self.proc: subprocess.Popen | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> Worker:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "CITYBUS_DATA_DIR": str(self.data_dir),
-               "CITYBUS_LOG_LEVEL": "INFO"}
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([str(CITYBUS), "serve", "aggregation", "--web-port", str(self.port)], env=env,
-                                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
-        return self
-
-    async def wait_ready(self, timeout: float = 90.0) -> None:
+    async def wait_ready(self, path: str = "/contributions/110101199001011237", timeout: float = 90.0) -> None:
         """Until it answers a query itself (200/404), i.e. it has joined the group and owns partitions."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -57,8 +43,7 @@ class Worker:
             while loop.time() < deadline:
                 assert self.proc is not None and self.proc.poll() is None, f"worker exited:\n{self.tail()}"
                 try:
-                    async with session.get(f"{self.url}/contributions/110101199001011237",
-                                           timeout=aiohttp.ClientTimeout(total=3)) as response:
+                    async with session.get(self.url + path, timeout=aiohttp.ClientTimeout(total=3)) as response:
                         if response.status in (200, 404):
                             return
                 except (aiohttp.ClientError, asyncio.TimeoutError):
@@ -72,22 +57,7 @@ class Worker:
         self.proc.wait(10)
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-        except ProcessLookupError:
-            pass
-
-    def tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        super().stop(timeout)
 
 
 async def status(worker: Worker) -> dict[str, Any]:

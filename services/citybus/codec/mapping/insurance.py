@@ -1,10 +1,13 @@
 """citybus.insurance records <-> the contributions domain."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from citybus.codec.mapping.time import millis
-from citybus.domain.contributions import ContributionRecord, ContributionSummary, RetirementRequest, RetirementStatement
+from citybus.domain.contributions import (
+    ContributionRecord, ContributionSummary, RetirementRequest, RetirementStatement, statement_json,
+)
 
 __all__ = [
     "contribution_from_avro",
@@ -80,31 +83,9 @@ def cleared_summary_to_avro(resident_id: str, scheme: str, updated_at_ms: int) -
 
 
 def statement_to_avro(statement: RetirementStatement, issued_at_ms: int) -> dict[str, Any]:
-    """`citybus.insurance.RetirementStatement` v1."""
-    pension, medical = statement.pension, statement.medical
-    return {
-        "request_id": statement.request_id,
-        "resident_id": statement.resident_id,
-        "city": statement.city,
-        "hukou_city": statement.hukou_city,
-        "revision": statement.revision,
-        "pension": {
-            "total_months": pension.total_months,
-            "months_by_city": dict(pension.months_by_city),
-            "eligible": pension.eligible,
-            "payable_city": pension.payable_city,
-            "transfers": [
-                {"from_city": t.from_city, "pooled_fund": t.pooled_fund, "individual_account": t.individual_account}
-                for t in pension.transfers
-            ],
-        },
-        "medical": {
-            "total_months": medical.total_months,
-            "local_months": medical.local_months,
-            "required_total_months": medical.required_total_months,
-            "required_local_months": medical.required_local_months,
-            "eligible": medical.eligible,
-            "shortfall_months": medical.shortfall_months,
-        },
-        "issued_at": issued_at_ms,
-    }
+    """`citybus.insurance.RetirementStatement` v1: the JSON view's fields, amounts as Decimals."""
+    return {**statement_json(statement, money=_as_is), "issued_at": issued_at_ms}
+
+
+def _as_is(amount: Decimal) -> Decimal:
+    return amount

@@ -1,7 +1,8 @@
 """JSON views of summaries and statements, shaped exactly as contributions.md's HTTP examples."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Any
 
 from citybus.domain.contributions.records import SCHEMES
@@ -36,7 +37,9 @@ def person_json(resident_id: str, summaries: Iterable[ContributionSummary | None
     }
 
 
-def statement_json(statement: RetirementStatement) -> dict[str, Any]:
+def statement_json(statement: RetirementStatement, money: Callable[[Decimal], Any] = money_str) -> dict[str, Any]:
+    """The statement's fields as contributions.md shows them; amounts through `money` (strings
+    for JSON; the Avro mapping passes the Decimals through and adds `issued_at`)."""
     pension, medical = statement.pension, statement.medical
     return {
         "request_id": statement.request_id,
@@ -52,8 +55,8 @@ def statement_json(statement: RetirementStatement) -> dict[str, Any]:
             "transfers": [
                 {
                     "from_city": t.from_city,
-                    "pooled_fund": money_str(t.pooled_fund),
-                    "individual_account": money_str(t.individual_account),
+                    "pooled_fund": money(t.pooled_fund),
+                    "individual_account": money(t.individual_account),
                 }
                 for t in pension.transfers
             ],
