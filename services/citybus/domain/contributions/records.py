@@ -92,22 +92,23 @@ def _one_of(value: object, allowed: tuple[str, ...], field: str) -> None:
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _MS = dt.timedelta(milliseconds=1)
-_month_span: list = [1, 0, ""]  # [first ms, last ms + 1, month] of the month last asked for
+_month_span: tuple[int, int, str] = (1, 0, "")  # (first ms, last ms + 1, month) last asked for; replaced whole
 
 
 def _month_of(millis: int) -> str:
     """The UTC month of an epoch-milliseconds instant. The month last computed is kept with its
     span, so a batch recorded within one month costs a comparison per event."""
-    span = _month_span
-    if span[0] <= millis < span[1]:
-        return span[2]
+    global _month_span  # noqa: PLW0603 - one immutable tuple, read once and replaced whole (thread-safe)
+    first, end_ms, known = _month_span
+    if first <= millis < end_ms:
+        return known
     moment = dt.datetime.fromtimestamp(millis / 1000, tz=dt.timezone.utc)
     month = f"{moment.year:04d}-{moment.month:02d}"
     start = dt.datetime(moment.year, moment.month, 1, tzinfo=dt.timezone.utc)
     end = dt.datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1, tzinfo=dt.timezone.utc) \
         if moment.year < dt.MAXYEAR or moment.month < 12 else None
     if end is not None:
-        span[:] = [(start - _EPOCH) // _MS, (end - _EPOCH) // _MS, month]
+        _month_span = ((start - _EPOCH) // _MS, (end - _EPOCH) // _MS, month)
     return month
 
 
