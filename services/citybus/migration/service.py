@@ -26,6 +26,7 @@ from citybus.migration.orchestrator import Orchestrator, now_ms
 from citybus.migration.web import MigrationWeb
 from citybus.migration.wire import INDEX_TOPIC, REQUESTS_TOPIC
 from citybus.settings import settings
+from citybus.streams.runtime import tune_gc
 from citybus.streams.worker import StateWorker, WorkerConfig
 
 __all__ = ["SERVICE", "GROUP", "CHANGELOG_TOPIC", "INDEX_TOPIC", "policy_from_settings", "now_ms",
@@ -107,6 +108,7 @@ async def serve(web_port: int, data_dir: Path | None = None, policy: SagaPolicy 
         session_timeout_ms=6000, heartbeat_interval_ms=1000)
     worker = StateWorker(bootstrap, config, orchestrator)
     site = MigrationWeb(worker, orchestrator, policy)
+    tune_gc()  # many short-lived objects per event, few cycles (see citybus.streams.runtime)
     await site.start(conf.web_host, web_port)
     try:
         await worker.start()
