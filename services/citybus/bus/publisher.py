@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner, murmur2
 
 from citybus.bus.intake import CITY_FIELD
-from citybus.bus.validators import VALIDATORS
+from citybus.bus.validators import PUBLISH_CHECKS
 from citybus.catalog import Catalog, TopicSpec
 from citybus.codec import CloudEventHeaders, default_codec
 from citybus.domain.ids import validate_city_code
@@ -104,7 +104,7 @@ class CityPublisher:
     def _plan(self, name: str) -> _Plan:
         full_name = CITY_RECORDS.get(name, name)
         spec = self.topic_for(full_name)
-        plan = _Plan(spec.name, spec.key, CITY_FIELD.get(full_name), VALIDATORS.get(full_name),
+        plan = _Plan(spec.name, spec.key, CITY_FIELD.get(full_name), PUBLISH_CHECKS.get(full_name),
                      default_codec().encoder(full_name), CloudEventHeaders(full_name, self.source))
         self._plans[name] = plan
         return plan

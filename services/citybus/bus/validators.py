@@ -7,15 +7,25 @@ from citybus.catalog import Catalog
 from citybus.codec.mapping import (
     contribution_from_avro, household_moved_from_avro, reply_from_avro, request_from_avro, retirement_from_avro,
 )
-from citybus.domain.contributions import validate_contribution, validate_retirement_request
+from citybus.codec.mapping.time import millis
+from citybus.domain.contributions import check_contribution, validate_contribution, validate_retirement_request
 from citybus.domain.ids import validate_city_code, validate_resident_id
 from citybus.errors import ValidationError
 
-__all__ = ["VALIDATORS"]
+__all__ = ["VALIDATORS", "PUBLISH_CHECKS"]
 
 
 def _contribution(record: dict[str, Any], catalog: Catalog) -> Any:
     return validate_contribution(contribution_from_avro(record), catalog.city_codes)
+
+
+def _contribution_fields(record: dict[str, Any], catalog: Catalog) -> None:
+    """The same rules as `_contribution`, on the Avro-form dict, without building the domain record
+    (a publisher only needs to know the record passes; measured: a tenth of its time per event)."""
+    check_contribution(record["record_id"], record["revision"], record["status"], record["resident_id"],
+                       record["city"], record["scheme"], record["insured_kind"], record["month"],
+                       record["contribution_base"], record["employer_amount"], record["employee_amount"],
+                       millis(record["recorded_at"]), catalog.city_codes)
 
 
 def _retirement(record: dict[str, Any], catalog: Catalog) -> Any:
@@ -56,3 +66,6 @@ VALIDATORS = {
     "citybus.migration.MigrationReply": _reply,
     "citybus.migration.MigrationRequested": _request,
 }
+
+# what a city's publisher runs before it encodes: the field rules, without the domain value
+PUBLISH_CHECKS = {**VALIDATORS, "citybus.insurance.ContributionRecorded": _contribution_fields}

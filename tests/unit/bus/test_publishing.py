@@ -149,3 +149,28 @@ def test_publish_many_with_another_partitioner_sends_each_event():
     events = [pub.prepare("ContributionRecorded", contribution(record_id=f"SZ-{i}")) for i in range(10)]
     assert asyncio.run(pub.publish_many(events, in_flight=3)) == 10
     assert not producer.submitted and [s[1] for s in producer.sent] == [5] * 10
+
+
+@pytest.mark.parametrize("changes", [
+    {}, {"record_id": ""}, {"revision": 0}, {"revision": True}, {"status": "CANCELLED"},
+    {"resident_id": RESIDENT[:17] + "0"}, {"city": "4403"}, {"scheme": "HOUSING_FUND"}, {"insured_kind": "RETIRED"},
+    {"month": "2010-13"}, {"month": "1989-12"}, {"month": "2020-03"}, {"recorded_at": "yesterday"},
+    {"recorded_at": 10**20}, {"recorded_at": __import__("datetime").datetime(2020, 2, 1)}, {"contribution_base": __import__("decimal").Decimal("1.001")},
+    {"employer_amount": __import__("decimal").Decimal("NaN")}, {"employee_amount": 80.0},
+])
+def test_the_publishers_field_check_is_the_intakes(changes):
+    """The publisher checks contributions on the dict (no domain record): same verdict, same field
+    and rule as the consumers' intake, which builds the record."""
+    from citybus.bus.validators import PUBLISH_CHECKS, VALIDATORS
+
+    name, catalog, record = "citybus.insurance.ContributionRecorded", default_catalog(), contribution(**changes)
+
+    def verdict(check):
+        try:
+            check(record, catalog)
+        except ValidationError as exc:
+            return exc.field, exc.rule, exc.reason_code
+        return "passes"
+
+    assert verdict(PUBLISH_CHECKS[name]) == verdict(VALIDATORS[name])
+    assert (verdict(VALIDATORS[name]) == "passes") == (changes == {})

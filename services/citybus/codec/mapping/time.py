@@ -9,9 +9,11 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
 def millis(value: dt.datetime | int) -> int:
-    if isinstance(value, int):
-        return value
-    return (value - _EPOCH) // dt.timedelta(milliseconds=1)
+    """An aware datetime as epoch milliseconds; anything else as it is, for the field rules to
+    refuse by name (a naive datetime, a string) instead of a TypeError here."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return (value - _EPOCH) // dt.timedelta(milliseconds=1)
+    return value  # type: ignore[return-value]
 
 
 def utc(ms: int) -> dt.datetime:

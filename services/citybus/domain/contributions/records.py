@@ -21,6 +21,7 @@ __all__ = [
     "ContributionRecord",
     "RetirementRequest",
     "validate_contribution",
+    "check_contribution",
     "validate_retirement_request",
     "check_topic_city",
     "cents",
@@ -117,27 +118,38 @@ _GOOD_AMOUNTS: set[Decimal] = set()  # amounts that passed to_money (the rules d
 
 def validate_contribution(record: ContributionRecord, known_cities: Collection[str]) -> ContributionRecord:
     """Every rule of the ContributionRecorded table; raises ValidationError naming field and rule."""
-    _non_empty(record.record_id, "record_id")
-    revision = record.revision
+    check_contribution(record.record_id, record.revision, record.status, record.resident_id, record.city,
+                       record.scheme, record.insured_kind, record.month, record.contribution_base,
+                       record.employer_amount, record.employee_amount, record.recorded_at, known_cities)
+    return record
+
+
+def check_contribution(record_id: object, revision: object, status: object, resident_id: object, city: object,
+                       scheme: object, insured_kind: object, month: object, contribution_base: object,
+                       employer_amount: object, employee_amount: object, recorded_at: object,
+                       known_cities: Collection[str]) -> None:
+    """`validate_contribution` on the fields themselves, for a caller that has no use for the
+    record (a city's publisher checks, then encodes the dict it was given)."""
+    _non_empty(record_id, "record_id")
     if isinstance(revision, bool) or not isinstance(revision, int) or not 1 <= revision <= _MAX_AVRO_INT:
         raise ValidationError("revision", "must be an integer >= 1", revision)
-    _one_of(record.status, STATUSES, "status")
-    validate_resident_id(record.resident_id)
-    validate_city_code(record.city, known_cities)
-    _one_of(record.scheme, SCHEMES, "scheme")
-    _one_of(record.insured_kind, INSURED_KINDS, "insured_kind")
-    validate_month(record.month)
-    recorded_at = _epoch_millis(record.recorded_at, "recorded_at")
-    if record.month < FIRST_MONTH:
-        raise ValidationError("month", f"must be {FIRST_MONTH} or later", record.month)
+    _one_of(status, STATUSES, "status")
+    validate_resident_id(resident_id)
+    validate_city_code(city, known_cities)
+    _one_of(scheme, SCHEMES, "scheme")
+    _one_of(insured_kind, INSURED_KINDS, "insured_kind")
+    validate_month(month)
+    millis = _epoch_millis(recorded_at, "recorded_at")
+    if month < FIRST_MONTH:  # type: ignore[operator]
+        raise ValidationError("month", f"must be {FIRST_MONTH} or later", month)
     try:
-        latest = _month_of(recorded_at)
+        latest = _month_of(millis)
     except (OverflowError, OSError, ValueError) as exc:
-        raise ValidationError("recorded_at", "out of the representable range", recorded_at) from exc
-    if record.month > latest:
-        raise ValidationError("month", f"must not be after the month of recorded_at ({latest}, UTC)", record.month)
-    for field, amount in (("contribution_base", record.contribution_base),
-                          ("employer_amount", record.employer_amount), ("employee_amount", record.employee_amount)):
+        raise ValidationError("recorded_at", "out of the representable range", millis) from exc
+    if month > latest:  # type: ignore[operator]
+        raise ValidationError("month", f"must not be after the month of recorded_at ({latest}, UTC)", month)
+    for field, amount in (("contribution_base", contribution_base), ("employer_amount", employer_amount),
+                          ("employee_amount", employee_amount)):
         if not isinstance(amount, Decimal):
             raise ValidationError(field, "must be a Decimal amount", amount)
         try:
@@ -149,7 +161,6 @@ def validate_contribution(record: ContributionRecord, known_cities: Collection[s
         if len(_GOOD_AMOUNTS) >= 1 << 14:
             _GOOD_AMOUNTS.clear()
         _GOOD_AMOUNTS.add(amount)
-    return record
 
 
 def validate_retirement_request(request: RetirementRequest, known_cities: Collection[str]) -> RetirementRequest:
