@@ -28,13 +28,28 @@ _LONG = (-(1 << 63), (1 << 63) - 1)
 _SMALL = 1 << 13  # zig-zag varints of -_SMALL.._SMALL-1 and lengths 0.._SMALL-1 come from tables
 
 
-def _varint(unsigned: int) -> bytes:
+def _varint_slow(unsigned: int) -> bytes:
     out = bytearray()
     while unsigned > 0x7F:
         out.append((unsigned & 0x7F) | 0x80)
         unsigned >>= 7
     out.append(unsigned)
     return bytes(out)
+
+
+_LAST14 = tuple(_varint_slow(n) for n in range(1 << 14))  # the varint of a value below 2**14
+_MID14 = tuple(bytes(((n & 0x7F) | 0x80, (n >> 7) | 0x80)) for n in range(1 << 14))  # 14 bits, more to come
+
+
+def _varint(unsigned: int) -> bytes:
+    """Unsigned LEB128, 14 bits per step from two tables (a millisecond timestamp: 3 steps, not 6)."""
+    if unsigned < 1 << 14:
+        return _LAST14[unsigned]
+    out = b""
+    while unsigned >= 1 << 14:
+        out += _MID14[unsigned & 0x3FFF]
+        unsigned >>= 14
+    return out + _LAST14[unsigned]  # the loop leaves 1 <= unsigned < 2**14
 
 
 def _zigzag(value: int) -> bytes:

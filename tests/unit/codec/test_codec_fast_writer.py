@@ -105,3 +105,13 @@ def test_an_equal_amount_with_another_exponent_is_not_taken_from_the_cache(codec
         for text in order:
             record = plain(employee_amount=Decimal(text))
             assert outcome(encoder, record) == outcome(lambda r: codec.encode(NAME, r), record), text
+
+
+def test_the_table_varint_is_leb128() -> None:
+    from citybus.codec.fast_writer import _varint, _varint_slow
+
+    rng = random.Random(3)
+    values = [0, 1, 127, 128, 2**14 - 1, 2**14, 2**14 + 5, 2**28, 2**42 - 1, 2**63, 2**64 - 1]
+    values += [rng.randrange(2 ** rng.randrange(1, 65)) for _ in range(50000)]
+    for value in values:
+        assert _varint(value) == _varint_slow(value), value
