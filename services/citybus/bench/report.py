@@ -52,7 +52,7 @@ def versions(quix_python: Path | None) -> dict[str, str]:
         quix = done.stdout.strip().replace(" ", " (confluent-kafka ") + ")" if done.returncode == 0 else quix
     java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()
     return {"python": platform.python_version(), "kafka": _kafka_version(), "java": java[0] if java else "unknown",
-            "faust-streaming": _installed("faust-streaming"), "aiokafka": _installed("aiokafka"),
+            "aiokafka": _installed("aiokafka"),
             "fastavro": _installed("fastavro"), "quixstreams": quix, "rocksdict": _installed("rocksdict"),
             "citybus": _installed("citybus"), "git_commit": _git_commit()}
 
