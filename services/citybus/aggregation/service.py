@@ -16,7 +16,6 @@ event of a person is applied where that person's ledger is, and HTTP asks the ow
 from __future__ import annotations
 
 import logging
-import socket
 from pathlib import Path
 
 from citybus.aggregation.process import BY_PERSON_TOPIC, INDEX_TOPIC, Aggregator
@@ -27,7 +26,7 @@ from citybus.domain.contributions import MedicalPolicy
 from citybus.kafka.bootstrap import resolve_bootstrap
 from citybus.kafka.topics import ensure_topics
 from citybus.settings import settings
-from citybus.streams.runtime import tune_gc
+from citybus.streams.web import advertised_url, run_worker
 from citybus.streams.worker import StateWorker, WorkerConfig
 
 __all__ = ["SERVICE", "GROUP", "CHANGELOG_TOPIC", "INDEX_TOPIC", "BY_PERSON_TOPIC", "source_topics",
@@ -66,12 +65,6 @@ def internal_topics(catalog: Catalog) -> list[TopicSpec]:
             spec(BY_PERSON_TOPIC, "delete", 7 * 24 * 3600 * 1000)]
 
 
-def _advertised_url(host: str, port: int) -> str:
-    if host in ("0.0.0.0", "::", ""):
-        host = socket.getfqdn()
-    return f"http://{host}:{port}"
-
-
 async def serve(web_port: int, data_dir: Path | None = None, cache_persons: int = 20000,
                 max_records: int = 20000) -> None:
     """One worker, until SIGTERM/SIGINT: then its last batch is committed and it leaves the group."""
@@ -86,17 +79,8 @@ async def serve(web_port: int, data_dir: Path | None = None, cache_persons: int 
                             partitions=partitions, cache_persons=cache_persons)
     config = WorkerConfig(
         group=GROUP, topics=[*source_topics(catalog), BY_PERSON_TOPIC, INDEX_TOPIC], changelog=CHANGELOG_TOPIC,
-        data_dir=(data_dir or conf.data_dir) / SERVICE, url=_advertised_url(conf.web_host, web_port),
+        data_dir=(data_dir or conf.data_dir) / SERVICE, url=advertised_url(conf.web_host, web_port),
         partitions=partitions, self_logged=frozenset({INDEX_TOPIC}), max_records=max_records)
     worker = StateWorker(bootstrap, config, aggregator)
     site = AggregationWeb(worker, aggregator)
-    tune_gc()
-    await site.start(conf.web_host, web_port)
-    try:
-        await worker.start()
-        worker.install_signal_handlers()
-        log.info("aggregation worker %s in group %s", config.url, GROUP)
-        await worker.run()
-    finally:
-        await worker.close()
-        await site.stop()
+    await run_worker(worker, site, conf.web_host, web_port, "aggregation")

@@ -43,36 +43,31 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
             raise Fallback
 
 
-def _decimal_reader(precision: int, scale: int) -> Callable[[bytes], decimal.Decimal]:
-    """fastavro's read_decimal (a context of the schema's precision: create, then scaleb)."""
-    context = decimal.Context(prec=precision)
-    kept: dict[bytes, decimal.Decimal] = {}
+def _remembered(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`convert`, with the last few thousand answers kept (its values are immutable)."""
+    kept: dict[Any, Any] = {}
 
-    def read(raw: bytes) -> decimal.Decimal:
+    def read(raw: Any) -> Any:
         found = kept.get(raw)
         if found is None:
             if len(kept) >= _KEEP:
                 kept.clear()
-            found = kept[raw] = context.create_decimal(int.from_bytes(raw, "big", signed=True)).scaleb(
-                -scale, context)
+            found = kept[raw] = convert(raw)
         return found
 
     return read
+
+
+def _decimal_reader(precision: int, scale: int) -> Callable[[bytes], decimal.Decimal]:
+    """fastavro's read_decimal (a context of the schema's precision: create, then scaleb)."""
+    context = decimal.Context(prec=precision)
+    return _remembered(lambda raw: context.create_decimal(int.from_bytes(raw, "big", signed=True)).scaleb(
+        -scale, context))
 
 
 def _timestamp_reader() -> Callable[[int], datetime.datetime]:
     """fastavro's read_timestamp_millis: the epoch (UTC, aware) plus the milliseconds."""
-    kept: dict[int, datetime.datetime] = {}
-
-    def read(millis: int) -> datetime.datetime:
-        found = kept.get(millis)
-        if found is None:
-            if len(kept) >= _KEEP:
-                kept.clear()
-            found = kept[millis] = _EPOCH + datetime.timedelta(microseconds=millis * 1000)
-        return found
-
-    return read
+    return _remembered(lambda millis: _EPOCH + datetime.timedelta(microseconds=millis * 1000))
 
 
 def _number(target: str) -> list[str]:

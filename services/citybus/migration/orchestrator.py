@@ -52,7 +52,6 @@ class Orchestrator:
                  clock: Any = now_ms) -> None:
         self.intake = intake
         self.partitions = partitions  # of every topic it writes (the catalog's rule)
-        self._partition: dict[bytes, int] = {}  # key -> Kafka's default partition, cached
         self.policy = policy
         self.service = service
         self.clock = clock
@@ -151,12 +150,7 @@ class Orchestrator:
     async def _send_outcome(self, outcome: Outcome, send: Send) -> None:
         for command in outcome.commands:
             topic, key, value, headers = outbound(command)
-            partition = self._partition.get(key)
-            if partition is None:
-                if len(self._partition) > _CACHE:
-                    self._partition.clear()
-                partition = self._partition[key] = partition_of(key, self.partitions)
-            await send(topic, key, value, headers, partition)
+            await send(topic, key, value, headers, partition_of(key, self.partitions))  # remembered there
         self.commands += len(outcome.commands)
 
     # ---- state -------------------------------------------------------------------------------

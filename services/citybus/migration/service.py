@@ -14,7 +14,6 @@ Topics (6 partitions, co-partitioned):
 from __future__ import annotations
 
 import logging
-import socket
 from pathlib import Path
 
 from citybus.bus import DEADLETTER_TOPIC, default_intake
@@ -26,7 +25,7 @@ from citybus.migration.orchestrator import Orchestrator, now_ms
 from citybus.migration.web import MigrationWeb
 from citybus.migration.wire import INDEX_TOPIC, REQUESTS_TOPIC
 from citybus.settings import settings
-from citybus.streams.runtime import tune_gc
+from citybus.streams.web import advertised_url, run_worker
 from citybus.streams.worker import StateWorker, WorkerConfig
 
 __all__ = ["SERVICE", "GROUP", "CHANGELOG_TOPIC", "INDEX_TOPIC", "policy_from_settings", "now_ms",
@@ -79,12 +78,6 @@ def internal_topics(catalog: Catalog) -> list[TopicSpec]:
     return [spec(CHANGELOG_TOPIC), spec(INDEX_TOPIC)]
 
 
-def _advertised_url(host: str, port: int) -> str:
-    if host in ("0.0.0.0", "::", ""):
-        host = socket.getfqdn()
-    return f"http://{host}:{port}"
-
-
 async def serve(web_port: int, data_dir: Path | None = None, policy: SagaPolicy | None = None) -> None:
     """One worker, until SIGTERM/SIGINT: then its last batch is committed and it leaves the group."""
     conf = settings()
@@ -98,7 +91,7 @@ async def serve(web_port: int, data_dir: Path | None = None, policy: SagaPolicy 
     orchestrator = Orchestrator(intake=default_intake(), policy=policy, service=SERVICE, partitions=partitions)
     config = WorkerConfig(
         group=GROUP, topics=input_topics(catalog), changelog=CHANGELOG_TOPIC,
-        data_dir=(data_dir or conf.data_dir) / SERVICE, url=_advertised_url(conf.web_host, web_port),
+        data_dir=(data_dir or conf.data_dir) / SERVICE, url=advertised_url(conf.web_host, web_port),
         partitions=partitions, self_logged=frozenset({INDEX_TOPIC}),
         max_records=MAX_RECORDS, poll_ms=100, linger_ms=LINGER_MS, fetch_min_bytes=FETCH_MIN_BYTES,
         fetch_max_wait_ms=FETCH_MAX_WAIT_MS, tick_interval=timer_interval(policy),
@@ -108,13 +101,4 @@ async def serve(web_port: int, data_dir: Path | None = None, policy: SagaPolicy 
         session_timeout_ms=6000, heartbeat_interval_ms=1000)
     worker = StateWorker(bootstrap, config, orchestrator)
     site = MigrationWeb(worker, orchestrator, policy)
-    tune_gc()  # many short-lived objects per event, few cycles (see citybus.streams.runtime)
-    await site.start(conf.web_host, web_port)
-    try:
-        await worker.start()
-        worker.install_signal_handlers()
-        log.info("migration worker %s in group %s", config.url, GROUP)
-        await worker.run()
-    finally:
-        await worker.close()
-        await site.stop()
+    await run_worker(worker, site, conf.web_host, web_port, "migration")

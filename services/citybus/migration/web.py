@@ -20,12 +20,12 @@ from citybus.errors import ValidationError
 from citybus.migration.http_api import accepted_body, error_body, request_from_body
 from citybus.migration.orchestrator import PENDING_MS, Orchestrator, now_ms
 from citybus.migration.wire import request_out
+from citybus.streams.web import FORWARDED_HEADER, WorkerWeb, not_ready
 from citybus.streams.worker import StateWorker
 
 __all__ = ["MigrationWeb", "FORWARDED_HEADER"]
 
 log = logging.getLogger(__name__)
-FORWARDED_HEADER = "X-Citybus-Forwarded-By"
 
 
 class _NotReady(Exception):
@@ -34,31 +34,16 @@ class _NotReady(Exception):
         self.partition = partition
 
 
-class MigrationWeb:
+class MigrationWeb(WorkerWeb):
     def __init__(self, worker: StateWorker, orchestrator: Orchestrator, policy: SagaPolicy) -> None:
-        self.worker = worker
+        super().__init__(worker)
         self.orchestrator = orchestrator
         self.policy = policy
-        self.app = web.Application()
         self.app.add_routes([
             web.post("/migrations", self.post),
             web.get("/migrations/{migration_id}", self.get),
             web.get("/status", self.status),
         ])
-        self._runner: web.AppRunner | None = None
-        self._client: aiohttp.ClientSession | None = None
-
-    async def start(self, host: str, port: int) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-
-    async def stop(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     # ---- handlers ----------------------------------------------------------------------------
     async def post(self, request: web.Request) -> web.StreamResponse:
@@ -72,17 +57,17 @@ class MigrationWeb:
             return web.json_response(error_body(error), status=400)
         partition = self.worker.partition_of(migration.migration_id.encode())
         if partition not in self.worker.ready:
-            return await self._forward(partition, request, "POST", "/migrations",
+            return await self.forward(partition, request, "POST", "/migrations",
                                        {**body, "migration_id": migration.migration_id})
         try:
             current = await self._known(migration.migration_id, partition)
         except _NotReady as exc:
-            return _not_ready(exc.partition)
+            return not_ready(exc.partition)
         if current is not None:
             return web.json_response(current, status=200)
         producer = self.worker.producer
         if producer is None:
-            return _not_ready(partition)
+            return not_ready(partition)
         self.orchestrator.pending[migration.migration_id] = now_ms()
         topic, key, value, headers = request_out(migration)
         await producer.send_and_wait(topic, value, key=key, headers=headers)
@@ -94,29 +79,24 @@ class MigrationWeb:
         if subject is not None:  # asked by the owner of the id: the saga of this subject
             partition = self.worker.partition_of(subject.encode())
             if partition not in self.worker.ready:
-                return _not_ready(partition)
+                return not_ready(partition)
             state = Orchestrator.saga(subject, migration_id, self.worker.stores, partition)
             if state is None:
                 return web.json_response({"error": f"no migration {migration_id}"}, status=404)
             return web.json_response(saga_json(state))
         partition = self.worker.partition_of(migration_id.encode())
         if partition not in self.worker.ready:
-            return await self._forward(partition, request, "GET", request.rel_url.path_qs)
+            return await self.forward(partition, request, "GET", request.rel_url.path_qs)
         try:
             view = await self._view(migration_id, partition)
         except _NotReady as exc:
-            return _not_ready(exc.partition)
+            return not_ready(exc.partition)
         if view is None:
             return web.json_response({"error": f"no migration {migration_id}"}, status=404)
         return web.json_response(view)
 
     async def status(self, request: web.Request) -> web.StreamResponse:
-        w = self.worker
-        return web.json_response({
-            "url": w.config.url, "partitions": sorted(w.ready),
-            "owners": {str(p): u for p, u in sorted(w.owners.by_partition.items())},
-            "batches": w.batches, "restored_records": w.restored_records, **self.orchestrator.status(),
-        })
+        return web.json_response({**self.worker_status(), **self.orchestrator.status()})
 
     # ---- lookups -----------------------------------------------------------------------------
     async def _known(self, migration_id: str, partition: int) -> dict[str, Any] | None:
@@ -153,28 +133,3 @@ class MigrationWeb:
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.info("asking %s for %s failed: %s", owner, migration_id, exc)
             raise _NotReady(home) from exc
-
-    async def _forward(self, partition: int, request: web.Request, method: str, path: str,
-                       body: Any = None) -> web.StreamResponse:
-        owner = self.worker.owner_url(partition)
-        if owner is None or owner == self.worker.config.url or FORWARDED_HEADER in request.headers:
-            return _not_ready(partition)
-        assert self._client is not None
-        try:
-            async with self._client.request(method, owner + path, json=body,
-                                            headers={FORWARDED_HEADER: self.worker.config.url}) as answer:
-                return web.Response(body=await answer.read(), status=answer.status,
-                                    content_type=answer.content_type, headers=_retry_after(answer))
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            log.info("forwarding to %s failed: %s", owner, exc)
-            return _not_ready(partition)
-
-
-def _retry_after(answer: aiohttp.ClientResponse) -> dict[str, str]:
-    value = answer.headers.get("Retry-After")
-    return {"Retry-After": value} if value else {}
-
-
-def _not_ready(partition: int) -> web.Response:
-    return web.json_response({"error": f"partition {partition} is being assigned or restored, retry shortly"},
-                             status=503, headers={"Retry-After": "1"})
