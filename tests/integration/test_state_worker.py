@@ -1,7 +1,8 @@
-"""The stateful worker itself, pipelined, on the real broker: with many small batches settling
+"""The stateful worker itself on the real broker. Pipelined, with many small batches settling
 while the next is decided, every input's output is on the broker once and in order per key,
 the committed offsets reach the end, and a second worker on an empty disk restores from the
-changelog exactly the state the first one stored."""
+changelog exactly the state the first one stored. Ticking: no tick before the inputs already
+there are processed again, and what a tick sends after its state waits for the changelog."""
 from __future__ import annotations
 
 import asyncio
@@ -10,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
@@ -136,3 +138,125 @@ async def test_a_pipelined_worker_loses_nothing_keeps_order_and_restores_from_it
     finally:
         second.stop_soon()
         await asyncio.wait_for(task, 30)
+
+
+class Timed(Relay):
+    """A Relay that also ticks, noting which partitions each tick was given and how many of
+    each partition's inputs had been processed by then."""
+
+    def __init__(self, output: str) -> None:
+        super().__init__(output)
+        self.processed: dict[int, int] = defaultdict(int)
+        self.ticks: list[dict[int, int]] = []
+
+    async def process(self, records: Sequence[ConsumerRecord], stores: Stores, send: Send) -> Batch:
+        for record in records:
+            self.processed[record.partition] += 1
+        return await super().process(records, stores, send)
+
+    async def tick(self, ready: frozenset[int], stores: Stores, send: Send) -> Batch:
+        self.ticks.append({p: self.processed[p] for p in ready})
+        return Batch()
+
+
+async def _produce(bootstrap: str, topic: str, per_key: int) -> dict[int, int]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    ends: dict[int, int] = defaultdict(int)
+    try:
+        for i in range(per_key):
+            for k in range(KEYS):
+                key = f"k{k}".encode()
+                partition = partition_of(key, PARTITIONS)
+                await producer.send(topic, f"{k}:{i}".encode(), key=key, partition=partition)
+                ends[partition] += 1
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return dict(ends)
+
+
+async def test_no_tick_reaches_a_partition_before_the_inputs_already_on_it_are_processed(kafka_bootstrap,
+                                                                                         tmp_path: Path):
+    """After a crash the uncommitted inputs are decided again; a deadline must not be decided
+    before them (its decision would race the one whose outputs may already be out)."""
+    run = uuid.uuid4().hex[:8]
+    source, output, changelog = f"tk-{run}-in", f"tk-{run}-out", f"tk-{run}-changelog"
+    await ensure_topics(kafka_bootstrap, [_spec(source), _spec(output), _spec(changelog, "compact")])
+    ends = await _produce(kafka_bootstrap, source, 10)  # left uncommitted, as by a worker killed mid-run
+
+    processor = Timed(output)
+    worker = StateWorker(kafka_bootstrap, WorkerConfig(
+        group=f"tk-{run}", topics=[source], changelog=changelog, data_dir=tmp_path / "w", url="http://w",
+        partitions=PARTITIONS, max_records=5, tick_interval=0.002), processor)
+    await _run_until_caught_up(worker, source, ends)
+
+    assert {p for tick in processor.ticks for p in tick} == set(range(PARTITIONS)), "every partition ticked"
+    early = [tick for tick in processor.ticks if any(seen < ends[p] for p, seen in tick.items())]
+    assert not early, f"ticked before the replay was done: {early[:3]} of {ends}"
+
+
+async def test_outputs_sent_after_the_state_wait_until_it_is_changelogged(kafka_bootstrap, tmp_path: Path,
+                                                                         monkeypatch):
+    run = uuid.uuid4().hex[:8]
+    source, status, commands, changelog = (f"sa-{run}-{name}" for name in ("in", "status", "commands", "changelog"))
+    await ensure_topics(kafka_bootstrap, [_spec(t) for t in (source, status, commands)] + [_spec(changelog, "compact")])
+
+    class Deciding(Relay):
+        """Decides once per partition on the clock: a status now, a command once the decision is kept."""
+
+        async def tick(self, ready: frozenset[int], stores: Stores, send: Send) -> Batch:
+            batch = Batch()
+            for partition in ready:
+                if stores[partition].get(b"decided") is None:
+                    await send(status, b"s", b"decided", (), partition)
+                    batch.put(partition, b"decided", b"yes")
+                    batch.send_after(commands, b"c", b"act", (), partition)
+            return batch
+
+    def worker(name: str) -> StateWorker:
+        return StateWorker(kafka_bootstrap, WorkerConfig(
+            group=f"sa-{run}", topics=[source], changelog=changelog, data_dir=tmp_path / name, url=f"http://{name}",
+            partitions=PARTITIONS, tick_interval=0.05), Deciding(commands))
+
+    async def changelog_down(batch: Batch) -> dict:
+        raise RuntimeError("the changelog write failed")
+
+    crashing = worker("first")
+    monkeypatch.setattr(crashing, "_changelog", changelog_down)
+    await crashing.start()
+    with pytest.raises(RuntimeError, match="changelog write failed"):
+        await asyncio.wait_for(crashing.run(), 60)
+    assert await _values(kafka_bootstrap, status), "the status goes out before the state"
+    assert await _values(kafka_bootstrap, commands) == [], "a command went out for a decision never kept"
+
+    second = worker("second")  # the decision is made again, kept, and then acted on
+    await second.start()
+    task = asyncio.create_task(second.run())
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while len(await _values(kafka_bootstrap, commands)) < PARTITIONS:
+            assert not task.done() and loop.time() < deadline, "no command after the state was kept"
+            await asyncio.sleep(0.2)
+        assert all(second.stores[p].get(b"decided") == b"yes" for p in range(PARTITIONS))
+    finally:
+        second.stop_soon()
+        await asyncio.wait_for(task, 30)
+
+
+async def _values(bootstrap: str, topic: str) -> list[bytes]:
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await reader.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        reader.assign(tps)
+        await reader.seek_to_beginning(*tps)
+        ends = await reader.end_offsets(tps)
+        values: list[bytes] = []
+        while [tp for tp in tps if await reader.position(tp) < ends[tp]]:
+            for records in (await reader.getmany(timeout_ms=500)).values():
+                values.extend(r.value for r in records)
+        return values
+    finally:
+        await reader.stop()

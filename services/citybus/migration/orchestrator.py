@@ -15,10 +15,13 @@ State in the partition stores: `G` + subject_id -> `SubjectSagas` bytes (that su
 and the scopes they hold; changelogged), `I` + migration_id -> subject_id (from the index topic).
 The HTTP view of a saga is rendered from the saga itself: no view records.
 
-Deadlines live in the saga values; `DeadlineIndex` (in memory, rebuilt from the stores after
-every assignment) tells `tick` which subjects are due, and `tick` feeds their expiries to the
-saga under the worker's lock, so a deadline is handled like any event: commands and statuses
-acknowledged, then the state changelogged and stored.
+Deadlines live in the saga values; `DeadlineIndex` (in memory, rebuilt from the stores whenever
+the partitions that tick change) tells `tick` which subjects are due, and `tick` feeds their
+expiries to the saga under the worker's lock. A deadline is not an input that a restart replays,
+so its decision is kept before it is acted on: the statuses are acknowledged, the state
+changelogged and stored, and only then the commands sent (`Batch.send_after`); and the worker
+ticks a partition only once it has re-read every input already there when it was assigned, so an
+event whose commands went out before a crash is decided again before its deadline can be.
 """
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ from typing import Any
 from aiokafka.structs import ConsumerRecord
 
 from citybus.bus import DeadLetterSink, Intake, Rejection
-from citybus.domain.migration import MigrationRequested, SagaPolicy, SagaState
+from citybus.domain.migration import MigrationRequested, SagaPolicy, SagaState, SendCommand
 from citybus.migration.deadlines import DeadlineIndex
 from citybus.migration.subjects import Outcome, SubjectSagas
 from citybus.migration.wire import INDEX_TOPIC, index_out, outbound, request_out
@@ -56,6 +59,7 @@ class Orchestrator:
         self.service = service
         self.clock = clock
         self.deadlines = DeadlineIndex(retick_ms=max(200, (policy.working_day_ms or 1000) * 2))
+        self._ticking: frozenset[int] = frozenset()  # the partitions the deadline index was built for
         # subject key -> its value as last written here (the stores stay the truth: cleared
         # whenever partitions move)
         self._subjects: dict[bytes, SubjectSagas] = {}
@@ -100,8 +104,9 @@ class Orchestrator:
     async def tick(self, ready: frozenset[int], stores: Stores, send: Send) -> Batch:
         """Fire every deadline due now on the partitions this worker owns."""
         batch = Batch()
-        if self.deadlines.stale:
+        if self.deadlines.stale or ready != self._ticking:
             self.deadlines.rebuild(self._deadlines_in(ready, stores))
+            self._ticking = ready
         now = self.clock()
         for subject_id, partition in self.deadlines.due(now):
             if partition not in ready:
@@ -114,7 +119,7 @@ class Orchestrator:
                 self._subjects[key] = outcome.subject
                 batch.put(partition, SAGAS + key, outcome.subject.to_bytes())
                 self.deadlines.track(subject_id, partition, outcome.subject.next_deadline())
-            await self._send_outcome(outcome, send)
+            await self._send_outcome(outcome, send, after=batch)
         if now - min(self.pending.values(), default=now) > PENDING_MS:
             self.pending = {m: at for m, at in self.pending.items() if now - at < PENDING_MS}
         return batch
@@ -147,10 +152,15 @@ class Orchestrator:
         subject = self._load(record.key, record.key.decode(), record.partition, stores)
         return subject.on_reply(value, self.policy)
 
-    async def _send_outcome(self, outcome: Outcome, send: Send) -> None:
+    async def _send_outcome(self, outcome: Outcome, send: Send, after: Batch | None = None) -> None:
+        """Send what the saga decided; with `after`, its commands to cities only once the state is kept."""
         for command in outcome.commands:
             topic, key, value, headers = outbound(command)
-            await send(topic, key, value, headers, partition_of(key, self.partitions))  # remembered there
+            partition = partition_of(key, self.partitions)  # remembered there
+            if after is not None and isinstance(command, SendCommand):
+                after.send_after(topic, key, value, headers, partition)
+            else:
+                await send(topic, key, value, headers, partition)
         self.commands += len(outcome.commands)
 
     # ---- state -------------------------------------------------------------------------------

@@ -29,6 +29,15 @@ re-read from the store's position instead of the committed offset.
 
 A processor that acts on time (deadlines) implements `tick`; the worker calls it every
 `tick_interval` seconds under the same lock, and settles what it sent and changed in steps 1-3.
+A decision made on the clock is not replayed like one made on an event, so two rules keep a
+crash from acting on a decision that is then made differently:
+
+- ticks run on a partition only once the worker has caught up with every input record that
+  was on it when the partition was assigned (`ticking`): after a crash, the events whose
+  outputs may already be out are decided again before any deadline can overtake them;
+- outputs a processor files with `Batch.send_after` (the commands a deadline decided) are sent
+  only after the state holding the decision is in the changelog and the store; a crash in
+  between loses them, never the decision, and the deadline that the state holds sends again.
 
 `pipelined` (for latency: the migration saga) lets steps 1-4 of a batch run while the next
 batch is decided: batches still settle one after the other and in order, at most one is
@@ -85,12 +94,21 @@ class Batch:
 
     state: dict[int, dict[bytes, bytes]] = field(default_factory=dict)
     local: dict[int, dict[bytes, bytes]] = field(default_factory=dict)
+    # (topic, key, value, headers, partition): sent once `state` is changelogged and stored
+    after: list[tuple[str, bytes | None, bytes, Sequence[tuple[str, bytes]], int | None]] = field(
+        default_factory=list)
 
     def put(self, partition: int, key: bytes, value: bytes) -> None:
         self.state.setdefault(partition, {})[key] = value
 
     def put_local(self, partition: int, key: bytes, value: bytes) -> None:
         self.local.setdefault(partition, {})[key] = value
+
+    def send_after(self, topic: str, key: bytes | None, value: bytes, headers: Sequence[tuple[str, bytes]] = (),
+                   partition: int | None = None) -> None:
+        """Send this output only once the batch's state is durable (an action on a decision
+        that replaying the inputs would not make again, e.g. one taken on the clock)."""
+        self.after.append((topic, key, value, headers, partition))
 
 
 class Processor(Protocol):
@@ -102,8 +120,9 @@ class Processor(Protocol):
 
 class Ticking(Protocol):
     """A processor that also acts on time (e.g. deadlines): `tick` runs every `tick_interval`
-    seconds under the worker's lock, between batches, on the partitions in `ready`; its sends
-    and state go through the same order as a batch's (outputs, changelog, stores), without commit."""
+    seconds under the worker's lock, between batches, on the partitions in `ready` (restored
+    and caught up with the input they had when assigned); its sends and state go through the
+    same order as a batch's (outputs, changelog, stores, `send_after` outputs), without commit."""
 
     async def tick(self, ready: frozenset[int], stores: Stores, send: Send) -> Batch: ...
 
@@ -142,6 +161,11 @@ class StateWorker:
         self.stores = Stores(config.data_dir)
         self.owners = Owners()
         self.ready: set[int] = set()  # partitions restored and being processed here
+        # input partitions not yet read up to their end offset at assignment -> that offset;
+        # `ticking` are the ready partitions with none left
+        self._catching_up: dict[TopicPartition, int] = {}
+        self.ticking: set[int] = set()
+        self._generation = 0  # rebalances seen (assignments and revocations)
         self.events = 0
         self.batches = 0
         self.restored_records = 0
@@ -171,6 +195,10 @@ class StateWorker:
         await self.consumer.start()
         self.consumer.subscribe(self.config.topics, listener=_Listener(self))
 
+    @property
+    def _acts_on_time(self) -> bool:
+        return self.config.tick_interval is not None and hasattr(self.processor, "tick")
+
     def stop_soon(self) -> None:
         self._stopping.set()
 
@@ -183,7 +211,7 @@ class StateWorker:
         """Until `stop_soon`: fetch, process, commit. Stops cleanly (last batch committed, group left)."""
         assert self.consumer is not None
         ticker = None
-        if self.config.tick_interval is not None and hasattr(self.processor, "tick"):
+        if self._acts_on_time:
             ticker = asyncio.create_task(self._ticks(self.config.tick_interval))
         try:
             while not self._stopping.is_set():
@@ -191,6 +219,8 @@ class StateWorker:
                                                       max_records=self.config.max_records)
                 if fetched:
                     await self._apply(fetched)
+                if self._catching_up:
+                    await self._caught_up()
                 if ticker is not None and ticker.done():
                     ticker.result()  # a failed tick stops the worker like a failed batch
         finally:
@@ -202,13 +232,30 @@ class StateWorker:
         while not self._stopping.is_set():
             await asyncio.sleep(interval)
             async with self._lock:
-                if not self.ready or self.producer is None:
+                if not self.ticking or self.producer is None:
                     continue
                 await self._settled()
                 deliveries: list[asyncio.Future] = []
-                batch = await self.processor.tick(frozenset(self.ready), self.stores,  # type: ignore[attr-defined]
+                batch = await self.processor.tick(frozenset(self.ticking), self.stores,  # type: ignore[attr-defined]
                                                   self._sender(deliveries))
                 await self._settle(batch, deliveries, {})
+
+    async def _caught_up(self) -> None:
+        """Move the partitions whose inputs have all been read up to their end at assignment to
+        `ticking`. Runs between batches, so every record before a position is processed; reads
+        positions outside the lock (a rebalance may need it) and drops the round if one came."""
+        assert self.consumer is not None
+        generation, pending = self._generation, list(self._catching_up.items())
+        positions = await asyncio.gather(
+            *(asyncio.wait_for(self.consumer.position(tp), 0.2) for tp, _ in pending), return_exceptions=True)
+        async with self._lock:
+            if generation != self._generation:
+                return
+            for (tp, end), position in zip(pending, positions):
+                if isinstance(position, int) and position >= end:
+                    self._catching_up.pop(tp, None)
+            behind = {tp.partition for tp in self._catching_up}
+            self.ticking = {p for p in self.ready if p not in behind}
 
     async def close(self) -> None:
         async with self._lock:
@@ -284,7 +331,8 @@ class StateWorker:
 
     async def _settle(self, batch: Batch, deliveries: list[asyncio.Future],
                       logged: dict[int, dict[str, int]]) -> None:
-        """Steps 1-3 of a batch (or a tick): outputs acknowledged, then the changelog, then the stores."""
+        """Steps 1-3 of a batch (or a tick): outputs acknowledged, then the changelog, then the
+        stores; then the outputs to send after the state."""
         await asyncio.gather(*deliveries)  # 1. every output is on the broker
         positions = await self._changelog(batch)  # 2. then the state
         for partition, topics in logged.items():
@@ -292,6 +340,11 @@ class StateWorker:
         for partition in set(batch.state) | set(batch.local) | set(positions):  # 3. the stores
             values = {**batch.local.get(partition, {}), **batch.state.get(partition, {})}
             self.stores[partition].write(values, positions.get(partition))
+        if batch.after:
+            assert self.producer is not None
+            sent = [await self.producer.send(topic, value, key=key, headers=list(headers), partition=partition)
+                    for topic, key, value, headers, partition in batch.after]
+            await asyncio.gather(*sent)
 
     async def _changelog(self, batch: Batch) -> dict[int, dict[str, int]]:
         assert self.producer is not None
@@ -311,10 +364,13 @@ class StateWorker:
     async def on_revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:  # the batch in flight has finished and committed
             await self._settled()
+            self._generation += 1
             numbers = {tp.partition for tp in revoked}
             for partition in numbers:
                 self.ready.discard(partition)
+                self.ticking.discard(partition)
                 self.stores.close(partition)
+            self._catching_up = {tp: end for tp, end in self._catching_up.items() if tp not in revoked}
             self.processor.forget(numbers)
             if numbers:
                 log.info("partitions revoked: %s", sorted(numbers))
@@ -323,12 +379,15 @@ class StateWorker:
         async with self._lock:
             assert self.consumer is not None
             await self._settled()
+            self._generation += 1
             numbers = {tp.partition for tp in assigned}
             began = time.perf_counter()
             restored = await self._restore(sorted(numbers))
             for tp in assigned:
                 if tp.topic in self.config.self_logged:
                     self.consumer.seek(tp, self.stores[tp.partition].position(tp.topic))
+            if assigned and self._acts_on_time:  # no tick there before everything already on these partitions is read
+                self._catching_up.update(await self.consumer.end_offsets(list(assigned)))
             self.processor.forget(numbers)
             self.ready |= numbers
             self._assigned_once.set()
