@@ -47,9 +47,10 @@ class WorkerWeb:
             await self._runner.cleanup()
 
     def worker_status(self) -> dict[str, Any]:
-        """The worker's part of `/status`: its address, partitions, their owners, counters."""
+        """The worker's part of `/status`: its address, partitions (and those that tick: caught up
+        with the inputs they had when assigned), their owners, counters."""
         w = self.worker
-        return {"url": w.config.url, "partitions": sorted(w.ready),
+        return {"url": w.config.url, "partitions": sorted(w.ready), "ticking": sorted(w.ticking),
                 "owners": {str(p): u for p, u in sorted(w.owners.by_partition.items())},
                 "batches": w.batches, "restored_records": w.restored_records}
 
