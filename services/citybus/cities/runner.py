@@ -46,12 +46,13 @@ class AdapterRunner:
         self._headers = {code: CloudEventHeaders(REPLY_RECORD, f"/cities/{code}/adapter") for code in self.adapters}
 
     async def run(self, stop: asyncio.Event) -> None:
-        # a reply is on a saga's path: a short linger (batches grow with the load anyway), and
+        # a reply is on a saga's path: no linger (batches grow with the load anyway; see
+        # citybus.migration.service for the numbers), and
         # fetches that return as soon as a command is there. Measured with `citybus bench --quick
         # --only migration`, two A/B pairs on 2 cores: waiting up to 5 ms for 32 KiB instead added
         # those 5 ms to each of a scope's three steps (p50 at 5/s 48-60 ms vs 43-44) and cost more
         # than it saved at 200/s (p50 164-214 ms, p99 267-385, vs 101-125 and 226-233)
-        producer = city_producer(self.bootstrap, linger_ms=2)
+        producer = city_producer(self.bootstrap, linger_ms=0)
         await producer.start()
         try:
             self._producer = producer
