@@ -43,9 +43,22 @@ def transition(
     if state is not None:
         new = replace(new, updated_at=max(state.updated_at, _moment(event)))
     commands: list[Command] = list(sends)
-    if state is None or replace(status_of(state), updated_at=0) != replace(status_of(new), updated_at=0):
+    if state is None or _shows_a_change(state, new):
         commands.append(status_of(new))
     return new, commands
+
+
+def _shows_a_change(old: SagaState, new: SagaState) -> bool:
+    """Whether the status record of `new` differs from that of `old` in more than `updated_at`
+    (`status_of` compared field by field, without building either record: a scope left as it
+    was is the same object)."""
+    if (old.status, old.reason, old.subject_type, old.subject_id, old.from_city, old.to_city) != (
+            new.status, new.reason, new.subject_type, new.subject_id, new.from_city, new.to_city):
+        return True
+    if len(old.scopes) != len(new.scopes):
+        return True
+    return any(a is not b and (a.scope != b.scope or a.status != b.status or a.current_step != b.current_step)
+               for a, b in zip(old.scopes, new.scopes))
 
 
 def refused_saga(request: MigrationRequested, reason: str, scopes: Iterable[Scope] = ()) -> SagaState:

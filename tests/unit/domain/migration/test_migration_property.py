@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as note_event
@@ -16,6 +17,7 @@ from citybus.domain.migration import (
     REVERT_STEPS,
     DeadlineExpired,
     MigrationRequested,
+    PublishStatus,
     RelationLedger,
     SagaPolicy,
     SagaState,
@@ -23,6 +25,7 @@ from citybus.domain.migration import (
     SubjectRegistry,
     accept_request,
     scopes_of,
+    status_of,
     transition,
 )
 
@@ -56,6 +59,9 @@ class World:
         self.registry = self.registry.track(self.state)
         if before.final:
             assert self.state == before and commands == []  # nothing moves a decided saga
+        # a status is published exactly when the record differs in more than its time
+        changed = replace(status_of(before), updated_at=0) != replace(status_of(self.state), updated_at=0)
+        assert [c for c in commands if isinstance(c, PublishStatus)] == ([status_of(self.state)] if changed else [])
         self.carry_out(commands)
 
     def carry_out(self, commands) -> None:
