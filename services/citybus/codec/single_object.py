@@ -58,8 +58,8 @@ class SingleObjectCodec:
     def encoder(self, full_name: str, version: int | None = None) -> Callable[[dict[str, Any]], bytes]:
         """`encode` of one record type as a function of the record, the schema looked up once.
 
-        For flat records the plain cases are written by `fast_writer` (the same bytes), the rest
-        by `encode` itself."""
+        For the schemas `fast_writer` compiles, its straight-line code writes the plain cases (the
+        same bytes); the rest goes to `encode` itself."""
         writer = self.store.get(full_name, version)
         reference = functools.partial(self.encode, full_name, version=writer.version)
         fast = compile_writer(writer.parsed)
