@@ -48,10 +48,10 @@ class AdapterRunner:
     async def run(self, stop: asyncio.Event) -> None:
         # a reply is on a saga's path: no linger (batches grow with the load anyway; see
         # citybus.migration.service for the numbers), and
-        # fetches that return as soon as a command is there. Measured with `citybus bench --quick
-        # --only migration`, two A/B pairs on 2 cores: waiting up to 5 ms for 32 KiB instead added
-        # those 5 ms to each of a scope's three steps (p50 at 5/s 48-60 ms vs 43-44) and cost more
-        # than it saved at 200/s (p50 164-214 ms, p99 267-385, vs 101-125 and 226-233)
+        # fetches that return as soon as a command is there: waiting up to 5 ms for 32 KiB instead
+        # added those 5 ms to each of a scope's three steps (p50 at 5/s 48-60 ms vs 43-44 in two
+        # A/B pairs of `citybus bench --quick --only migration`, 2 cores; at 200/s p50 164-214 ms
+        # vs 101-125, within what this machine's noise can do)
         producer = city_producer(self.bootstrap, linger_ms=0)
         await producer.start()
         try:
