@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     kafka_heap: str = Field(default="768m", description="-Xmx of each local broker JVM")
     working_day: float | None = Field(default=None, description="seconds per working day; unset: real working days")
     max_attempts: int = Field(default=3, ge=1)
+    step_days: dict[str, int] = Field(
+        default_factory=dict,
+        description='saga service levels in working days overriding the spec defaults, as JSON: '
+                    '{"PENSION.PRECHECK": 20, ...}')
     lag_interval: float = Field(default=5.0, gt=0)
     lag_window: int = Field(default=10, ge=2)
     web_host: str = "127.0.0.1"

@@ -54,7 +54,7 @@ MAX_RECORDS = 2000
 def policy_from_settings() -> SagaPolicy:
     conf = settings()
     day = None if conf.working_day is None else max(1, round(conf.working_day * 1000))
-    return SagaPolicy(max_attempts=conf.max_attempts, working_day_ms=day,
+    return SagaPolicy(max_attempts=conf.max_attempts, working_day_ms=day, step_days=conf.step_days,
                       known_cities=frozenset(default_catalog().city_codes))
 
 

@@ -58,8 +58,11 @@ class SagaPolicy:
             raise ConfigurationError(f"working_day_ms must be > 0 or None (got {self.working_day_ms})")
         days = dict(DEFAULT_STEP_DAYS)
         days.update({_step_key(key): value for key, value in self.step_days.items()})
-        if self.default_days < 1 or any(value < 1 for value in days.values()):
-            raise ConfigurationError("step_days and default_days must be >= 1 working day")
+        short = [f"{scope}.{step}={value}" for (scope, step), value in days.items() if value < 1]
+        if self.default_days < 1:
+            short.append(f"default_days={self.default_days}")
+        if short:
+            raise ConfigurationError(f"step_days and default_days must be >= 1 working day (got {', '.join(short)})")
         object.__setattr__(self, "step_days", MappingProxyType(days))
         if self.known_cities is not None:
             object.__setattr__(self, "known_cities", frozenset(self.known_cities))
