@@ -23,6 +23,7 @@ from typing import Protocol
 
 from citybus.codec.mapping.migration import reply_to_avro
 from citybus.domain.migration import Outcome, ReplyReceived, Scope, SendCommand, Step
+from citybus.errors import ConfigurationError
 
 __all__ = ["Verdict", "Handler", "CityAdapter", "ReplyStore", "MemoryReplies", "JsonlReplies"]
 
@@ -114,6 +115,17 @@ class CityAdapter:
     def register(self, handlers: Mapping[tuple[str, str], Handler]) -> CityAdapter:
         for (scope, step), handler in handlers.items():
             self.handles(scope, step)(handler)
+        return self
+
+    def check(self) -> CityAdapter:
+        """Refuse an adapter that can transfer what it cannot revert: migration.md promises that a
+        REVERT_OUT / REVERT_IN always answers DONE, so a transfer handler needs its revert."""
+        missing = [f"{scope} {revert}" for (scope, step) in self._handlers
+                   for transfer, revert in ((Step.TRANSFER_OUT, Step.REVERT_OUT), (Step.TRANSFER_IN, Step.REVERT_IN))
+                   if step == transfer and (scope, revert) not in self._handlers]
+        if missing:
+            raise ConfigurationError(f"city {self.city}: no handler for {', '.join(sorted(missing))} "
+                                     "(a transfer it handles must be revertible)")
         return self
 
     def answer(self, command: SendCommand) -> ReplyReceived:

@@ -32,7 +32,7 @@ def once(command: SendCommand, reply: ReplyReceived) -> list[float]:
 class AdapterRunner:
     def __init__(self, adapters: Mapping[str, CityAdapter], bootstrap: str, group_id: str,
                  delivery: Delivery = once, service: str = "cities") -> None:
-        self.adapters = dict(adapters)
+        self.adapters = {code: adapter.check() for code, adapter in adapters.items()}
         self.bootstrap = bootstrap
         self.group_id = group_id
         self.delivery = delivery

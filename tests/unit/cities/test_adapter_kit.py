@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from citybus.cities.kit import CityAdapter, JsonlReplies, Verdict
+from citybus.cities.runner import AdapterRunner
 from citybus.cities.ledger_file import LedgerJournal
 from citybus.cities.simulated import Chaos, RefusalRule, SimulatedCities
 from citybus.domain.migration import SendCommand, command_id_for
@@ -40,6 +41,19 @@ def test_a_resent_command_gets_the_same_reply_and_is_applied_once() -> None:
 def test_a_command_without_a_handler_is_answered_failed() -> None:
     reply = CityAdapter("442000").answer(command("PRECHECK", scope="MEDICAL"))
     assert reply.outcome == "FAILED" and "no handler" in reply.reason
+
+
+def test_an_adapter_that_transfers_what_it_cannot_revert_is_refused_before_it_runs() -> None:
+    done = lambda cmd: Verdict.done()  # noqa: E731
+    adapter = CityAdapter("442000").register({("PENSION", "TRANSFER_OUT"): done, ("PENSION", "TRANSFER_IN"): done,
+                                              ("PENSION", "REVERT_IN"): done, ("MEDICAL", "PRECHECK"): done})
+    with pytest.raises(ConfigurationError, match="442000: no handler for PENSION REVERT_OUT"):
+        adapter.check()
+    with pytest.raises(ConfigurationError, match="PENSION REVERT_OUT"):
+        AdapterRunner({"442000": adapter}, "127.0.0.1:9", "g")  # the runner checks before it consumes
+    adapter.handles("PENSION", "REVERT_OUT")(done)
+    assert adapter.check() is adapter
+    assert all(a.check() for a in simulation().adapters().values())  # the simulated cities are complete
 
 
 def test_the_reply_cache_survives_a_restart(tmp_path: Path) -> None:
