@@ -27,12 +27,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 
 from citybus.bus import DeadLetterSink, Intake, Rejection
-from citybus.domain.migration import MigrationRequested, SagaPolicy, SagaState, SendCommand
+from citybus.domain.migration import (
+    HOUSEHOLD_MOVE_REQUESTER,
+    MigrationRequested,
+    SagaPolicy,
+    SagaState,
+    SendCommand,
+)
 from citybus.migration.deadlines import DeadlineIndex
 from citybus.migration.subjects import Outcome, SubjectSagas
 from citybus.migration.wire import INDEX_TOPIC, index_out, outbound, request_out
@@ -134,6 +141,10 @@ class Orchestrator:
             return None
         value = checked.value
         if isinstance(value, MigrationRequested):
+            if value.requested_by == HOUSEHOLD_MOVE_REQUESTER and record.timestamp > value.requested_at:
+                # a zero-click migration is requested when the bus reads the move, not when the
+                # household moved: deadlines count from there (the log's time: the same on a replay)
+                value = replace(value, requested_at=record.timestamp)
             if record.key != value.subject_id.encode():  # file it under its subject's partition
                 await send(*request_out(value))
                 return None
