@@ -1,7 +1,8 @@
 """Samples every consumer group on the cluster into a `LagBook`, every `interval_s` seconds.
 
 One round: ListGroups, DescribeGroups (membership: does the group have live members?),
-OffsetFetch per group (committed offsets), then log start and end offsets of every partition
+OffsetFetch per group (committed offsets), the time of each group's last commit per partition
+(`CommitWatch`, reading `__consumer_offsets` in the background), then log start and end offsets of every partition
 of every topic a group has committed on, read with a group-less consumer (aiokafka's admin
 client has no ListOffsets). Partitions of those topics without a commit are sampled with
 `committed=None`. A round that fails is logged and skipped, never half-recorded.
@@ -20,6 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from citybus.domain.lag import LagBook, LagReport, PartitionSample
 from citybus.errors import BrokerError
+from citybus.lag.commits import CommitWatch
 
 __all__ = ["LagCollector", "group_active"]
 
@@ -50,6 +52,7 @@ class LagCollector:
         include_group: Callable[[str], bool] = lambda group: True,
         client_id: str = "citybus-lag",
         clock: Callable[[], float] = time.time,
+        watch_commits: bool = True,
     ) -> None:
         self.book = book or LagBook()
         self.interval_s = interval_s
@@ -60,6 +63,8 @@ class LagCollector:
         self._admin: AIOKafkaAdminClient | None = None
         self._offsets: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        self.commits = CommitWatch(bootstrap_servers, client_id=f"{client_id}-commits", clock=clock) \
+            if watch_commits else None
 
     def report(self) -> LagReport:
         return self.book.report()
@@ -75,6 +80,8 @@ class LagCollector:
                 enable_auto_commit=False,
             )
             await self._offsets.start()
+            if self.commits is not None:
+                await self.commits.start()
         except Exception as exc:
             await self.stop()
             raise BrokerError(f"lag collector cannot connect to {self._bootstrap}: {exc}") from exc
@@ -85,6 +92,8 @@ class LagCollector:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self.commits is not None:
+            await self.commits.stop()
         if self._offsets is not None:
             await self._offsets.stop()
             self._offsets = None
@@ -142,7 +151,7 @@ class LagCollector:
         starts = await consumer.beginning_offsets(partitions)
         ends = await consumer.end_offsets(partitions)
         at_ms = int(self._clock() * 1000)
-        return list(_samples(committed, activity, partitions, starts, ends, at_ms))
+        return list(_samples(committed, activity, partitions, starts, ends, at_ms, self.commits))
 
     @staticmethod
     async def _activity(admin: AIOKafkaAdminClient, groups: list[str]) -> dict[str, bool | None]:
@@ -175,7 +184,9 @@ def _samples(
     starts: Mapping[TopicPartition, Any],
     ends: Mapping[TopicPartition, Any],
     at_ms: int,
+    commits: CommitWatch | None = None,
 ) -> Iterable[PartitionSample]:
+    watched = None if commits is None else commits.since_ms
     for group, offsets in committed.items():
         topics = {tp.topic for tp in offsets}
         for tp in partitions:
@@ -190,4 +201,6 @@ def _samples(
                 end=int(ends[tp]),
                 at_ms=at_ms,
                 group_active=activity.get(group),
+                last_commit_ms=None if commits is None else commits.last_commit_ms.get((group, tp.topic, tp.partition)),
+                commits_watched_since_ms=watched,
             )

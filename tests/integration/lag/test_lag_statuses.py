@@ -1,4 +1,5 @@
-"""Burrow's statuses as the collector sees real groups on the real broker: STOP, recovery, STALL."""
+"""Burrow's statuses as the collector sees real groups on the real broker: STOP, recovery, STALL,
+and STOP for a group whose members stay but never commit (commit times from __consumer_offsets)."""
 import asyncio
 import time
 
@@ -106,6 +107,52 @@ async def test_a_group_committing_the_same_offset_with_live_members_is_stall(kaf
         assert stalled.active is True
         assert (partition.committed, partition.lag_messages) == (5, 25)
         assert "stuck at 5" in partition.reason
+        assert "commits arrive" in partition.reason  # seen in __consumer_offsets, not assumed from members
         assert len(trail) >= WINDOW  # judged only on a full window
     finally:
+        await consumer.stop()
+
+
+@pytest.mark.timeout(60)
+async def test_a_group_whose_live_members_stopped_committing_is_stop(kafka_bootstrap):
+    """lag.md: STOP is "no commit for longer than the window spans while lag > 0", members or not
+    (judged by membership alone, this group, polling but not committing, was STALL)."""
+    topic, group = unique("silent"), unique("silent-group")
+    await create_topic(kafka_bootstrap, topic)
+    await produce(kafka_bootstrap, topic, 30)
+    member = GroupMember(kafka_bootstrap, group, topic)
+    consumer = member.consumer
+    await consumer.start()  # joins and polls; commits once, at 5, and never again
+    tp = TopicPartition(topic, 0)
+    polling = None
+    try:
+        deadline = time.monotonic() + 20
+        while tp not in consumer.assignment():
+            assert time.monotonic() < deadline, "no partition assigned"
+            await consumer.getmany(timeout_ms=100)
+        await consumer.commit({tp: 5})
+
+        async def poll() -> None:
+            while True:
+                await consumer.getmany(timeout_ms=100)
+
+        polling = asyncio.create_task(poll())
+        async with collector_for(kafka_bootstrap, group) as collector:
+            deadline = time.monotonic() + 20
+            while collector.commits.since_ms is None:  # commits are watched from here on
+                assert time.monotonic() < deadline, "the commit watch did not start"
+                await asyncio.sleep(0.1)
+            trail = []
+            judged = await sample_until(
+                collector, group, lambda g: g.partitions[0].status is not PartitionStatus.OK,
+                interval_s=INTERVAL, timeout_s=15, seen=trail)
+        partition = judged.partitions[0]
+        assert partition.status is PartitionStatus.STOP, partition.reason
+        assert judged.active is True and judged.status is GroupStatus.ERR
+        assert (partition.committed, partition.lag_messages) == (5, 25)
+        assert "no commit for" in partition.reason and "members present" in partition.reason
+        assert len(trail) >= WINDOW
+    finally:
+        if polling is not None:
+            polling.cancel()
         await consumer.stop()

@@ -1,16 +1,18 @@
 """Judging a partition over its window of samples, after Burrow's evaluation rules.
 
-Kafka's admin API returns committed offsets, not commit timestamps, so a *commit* is seen
-only as a change of the committed offset between two samples. Whether the group is alive
-comes from its membership (`PartitionSample.group_active`, from DescribeGroups: a group with
-members is active, an Empty or Dead group is not). The rules, first match wins:
+Kafka's admin API returns committed offsets, not commit timestamps; the collector reads those
+from the offsets topic (`PartitionSample.last_commit_ms`). Whether the group is alive comes
+from its membership (`PartitionSample.group_active`, from DescribeGroups: a group with members
+is active, an Empty or Dead group is not). The rules, first match wins:
 
 1. REWIND: the committed offset went backwards anywhere in the window.
 2. OK: the latest lag is 0 (caught up).
 3. With a full window whose committed offset never moved and whose lag stayed above 0:
-   STALL if the group still has live members (they are polling and, we assume, committing
-   the same offset: Burrow's "commits arrive but the offset does not move"); STOP if it has
-   none or its membership is unknown (no commit seen for the whole window span).
+   STALL if a commit arrived within the window (Burrow's "commits arrive but the offset does
+   not move"), STOP if none did (no commit for the whole window span). Commit times come from
+   the offsets topic (`last_commit_ms`); where they are not known (commits not watched, or
+   watched for less than the window), membership decides: STALL while the group has live
+   members (polling and, we assume, committing), STOP when it has none or is unknown.
 4. OK: lag reached 0, or fell between two samples, within the window.
 5. WARN: a full window in which the committed offset advanced and the lag grew from first to
    last sample without ever falling.
@@ -75,12 +77,25 @@ def _burrow(window: Sequence[PartitionSample], window_size: int) -> Verdict:
     frozen = len({s.committed for s in window}) == 1
     if full and frozen and min(lags) > 0:
         where = "no commit yet" if latest.committed is None else f"committed offset stuck at {latest.committed}"
+        commit, watched, start = latest.last_commit_ms, latest.commits_watched_since_ms, window[0].at_ms
+        members = {True: "members present", False: "no members"}.get(latest.group_active, "membership unknown")
+        if commit is not None and commit >= start:
+            return Verdict(
+                PartitionStatus.STALL,
+                f"commits arrive (last {(latest.at_ms - commit) / 1000:.0f} s ago) but {where} "
+                f"for {span_s:.0f} s with lag {lags[-1]}",
+            )
+        if commit is not None or (watched is not None and watched <= start):
+            last = "none seen" if commit is None else f"last {(latest.at_ms - commit) / 1000:.0f} s ago"
+            return Verdict(
+                PartitionStatus.STOP,
+                f"{where}, no commit for {span_s:.0f} s ({last}; {members}) with lag {lags[-1]}",
+            )
         if latest.group_active:
             return Verdict(
                 PartitionStatus.STALL,
                 f"group has members but {where} for {span_s:.0f} s with lag {lags[-1]}",
             )
-        members = "no members" if latest.group_active is False else "membership unknown"
         return Verdict(
             PartitionStatus.STOP,
             f"{where}, no commit for {span_s:.0f} s ({members}) with lag {lags[-1]}",

@@ -57,9 +57,12 @@ class PartitionSample:
     """One observation of a group's position on one partition.
 
     `committed` is None when the group has never committed on the partition.
+    `last_commit_ms` is when the group last committed on it (from the offsets topic), None when
+    no commit was seen since `commits_watched_since_ms` (None: commits are not watched).
     `group_active` says whether the group had live members when sampled
-    (True/False from the group's state, None when the collector could not tell);
-    the evaluator uses it to tell STALL from STOP.
+    (True/False from the group's state, None when the collector could not tell).
+    The evaluator tells STALL from STOP by the commit times, or by membership where they
+    are not known.
     """
 
     group: str
@@ -70,6 +73,8 @@ class PartitionSample:
     end: int
     at_ms: int
     group_active: bool | None = None
+    last_commit_ms: int | None = None
+    commits_watched_since_ms: int | None = None
 
     @property
     def lag_messages(self) -> int:

@@ -102,3 +102,32 @@ def test_no_samples_is_an_error():
 )
 def test_lag_messages(committed, log_start, end, lag):
     assert PartitionSample("g", "t", 0, committed, log_start, end, 0).lag_messages == lag
+
+
+def watched(last_commit_ms, since_ms, active):
+    """A full window (0 .. 45 s) stuck at 500 with lag growing, with commit times known."""
+    return [
+        PartitionSample("g", "t", 0, 500, 0, e, i * 5_000, active, last_commit_ms, since_ms)
+        for i, e in enumerate(GROWING_END)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("last_commit_ms", "since_ms", "active", "status", "reason_part"),
+    [
+        # lag.md: STALL "keeps committing but the committed offset does not move"
+        pytest.param(44_000, -60_000, True, STALL, "commits arrive (last 1 s ago)", id="committing-with-members"),
+        pytest.param(2_000, -60_000, False, STALL, "commits arrive", id="committing-membership-says-otherwise"),
+        # lag.md: STOP "no commit for longer than the window spans"
+        pytest.param(-5_000, -60_000, True, STOP, "last 50 s ago; members present", id="live-members-not-committing"),
+        pytest.param(None, -60_000, True, STOP, "none seen", id="watched-all-window-none-seen"),
+        pytest.param(None, 0, True, STOP, "none seen", id="watched-from-the-window-start"),
+        # watched for less than the window, nothing seen: membership decides, as without commit times
+        pytest.param(None, 10_000, True, STALL, "group has members", id="not-watched-long-enough-members"),
+        pytest.param(None, 10_000, False, STOP, "no members", id="not-watched-long-enough-no-members"),
+    ],
+)
+def test_commit_times_tell_stall_from_stop(last_commit_ms, since_ms, active, status, reason_part):
+    verdict = evaluate_partition(watched(last_commit_ms, since_ms, active))
+    assert verdict.status is status
+    assert reason_part in verdict.reason
