@@ -10,7 +10,6 @@ client has no ListOffsets). Partitions of those topics without a commit are samp
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -21,7 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from citybus.domain.lag import LagBook, LagReport, PartitionSample
 from citybus.errors import BrokerError
-from citybus.lag.commits import CommitWatch
+from citybus.lag.commits import CommitWatch, cancel_and_wait
 
 __all__ = ["LagCollector", "group_active"]
 
@@ -87,11 +86,8 @@ class LagCollector:
             raise BrokerError(f"lag collector cannot connect to {self._bootstrap}: {exc}") from exc
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
         if self.commits is not None:
             await self.commits.stop()
         if self._offsets is not None:

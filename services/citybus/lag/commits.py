@@ -19,12 +19,20 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-__all__ = ["CommitWatch", "OFFSETS_TOPIC", "parse_commit"]
+__all__ = ["CommitWatch", "OFFSETS_TOPIC", "parse_commit", "cancel_and_wait"]
 
 log = logging.getLogger(__name__)
 
 OFFSETS_TOPIC = "__consumer_offsets"
 _I16, _I32, _I64 = struct.Struct(">h"), struct.Struct(">i"), struct.Struct(">q")
+
+
+async def cancel_and_wait(task: asyncio.Task | None) -> None:
+    """Cancel a background task and wait until it has ended."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _string(data: bytes, at: int) -> tuple[str, int]:
@@ -92,11 +100,8 @@ class CommitWatch:
         self._task = asyncio.create_task(self._run(), name="citybus-lag-commits")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None
