@@ -1,7 +1,8 @@
 """Samples every consumer group on the cluster into a `LagBook`, every `interval_s` seconds.
 
 One round: ListGroups, DescribeGroups (membership: does the group have live members?),
-OffsetFetch per group (committed offsets), the time of each group's last commit per partition
+OffsetFetch per group (committed offsets; a member's assigned topics are sampled even before
+the group's first commit there), the time of each group's last commit per partition
 (`CommitWatch`, reading `__consumer_offsets` in the background), then log start and end offsets of every partition
 of every topic a group has committed on, read with a group-less consumer (aiokafka's admin
 client has no ListOffsets). Partitions of those topics without a commit are sampled with
@@ -17,6 +18,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from citybus.domain.lag import LagBook, LagReport, PartitionSample
 from citybus.errors import BrokerError
@@ -136,32 +138,40 @@ class LagCollector:
         groups = sorted({g[0] for g in listed if g[1] in ("consumer", "") and self._include(g[0])})
         if not groups:
             return []
-        activity = await self._activity(admin, groups)
+        activity, assigned = await self._activity(admin, groups)
         committed: dict[str, dict[TopicPartition, int | None]] = {}
         for group in groups:
             fetched = await admin.list_consumer_group_offsets(group)
             committed[group] = {tp: (om.offset if om.offset >= 0 else None) for tp, om in fetched.items()}
-        partitions = await self._partitions(consumer, {tp.topic for c in committed.values() for tp in c})
+        # every topic a group committed on or has assigned to a member (not committed on yet)
+        topics = {group: {tp.topic for tp in committed[group]} | assigned.get(group, set()) for group in groups}
+        partitions = await self._partitions(consumer, set().union(*topics.values()))
         if not partitions:
             return []
         starts = await consumer.beginning_offsets(partitions)
         ends = await consumer.end_offsets(partitions)
         at_ms = int(self._clock() * 1000)
-        return list(_samples(committed, activity, partitions, starts, ends, at_ms, self.commits))
+        return list(_samples(committed, topics, activity, partitions, starts, ends, at_ms, self.commits))
 
     @staticmethod
-    async def _activity(admin: AIOKafkaAdminClient, groups: list[str]) -> dict[str, bool | None]:
+    async def _activity(admin: AIOKafkaAdminClient,
+                        groups: list[str]) -> tuple[dict[str, bool | None], dict[str, set[str]]]:
+        """Per group: whether it has live members, and the topics assigned to them (so a group
+        that has not committed yet is sampled too, from the log start)."""
         # One group per DescribeGroups request: aiokafka 0.14 misreads the second and later
         # groups of a multi-group response (seen against Kafka 3.x/4.x).
         activity: dict[str, bool | None] = {}
+        assigned: dict[str, set[str]] = {}
         for group in groups:
             responses = await admin.describe_consumer_groups([group])
             described = [g for r in responses for g in r.groups if g[1] == group]
             if not described or described[0][0]:
                 activity[group] = None
                 continue
-            activity[group] = group_active(described[0][2], len(described[0][5]))
-        return activity
+            members = described[0][5]
+            activity[group] = group_active(described[0][2], len(members))
+            assigned[group] = {topic for member in members for topic in _assigned_topics(member[-1])}
+        return activity, assigned
 
     @staticmethod
     async def _partitions(consumer: AIOKafkaConsumer, topics: Iterable[str]) -> list[TopicPartition]:
@@ -173,8 +183,19 @@ class LagCollector:
         return found
 
 
+def _assigned_topics(raw: bytes | None) -> list[str]:
+    """The topics in a consumer-protocol member assignment; none when it cannot be read."""
+    if not raw:
+        return []
+    try:
+        return [topic for topic, _ in ConsumerProtocolMemberAssignment.decode(raw).assignment]
+    except Exception:  # noqa: BLE001 - another protocol's bytes: the member's commits still show
+        return []
+
+
 def _samples(
     committed: Mapping[str, Mapping[TopicPartition, int | None]],
+    topics_of: Mapping[str, set[str]],
     activity: Mapping[str, bool | None],
     partitions: list[TopicPartition],
     starts: Mapping[TopicPartition, Any],
@@ -184,7 +205,7 @@ def _samples(
 ) -> Iterable[PartitionSample]:
     watched = None if commits is None else commits.since_ms
     for group, offsets in committed.items():
-        topics = {tp.topic for tp in offsets}
+        topics = topics_of[group]
         for tp in partitions:
             if tp.topic not in topics:
                 continue

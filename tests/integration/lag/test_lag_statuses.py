@@ -156,3 +156,44 @@ async def test_a_group_whose_live_members_stopped_committing_is_stop(kafka_boots
         if polling is not None:
             polling.cancel()
         await consumer.stop()
+
+
+@pytest.mark.timeout(60)
+async def test_a_group_whose_members_never_committed_is_seen_and_judged_stop(kafka_bootstrap):
+    """Every consumer group is watched, also one that has not committed yet: its members' assigned
+    partitions are sampled from the log start, and no commit for a whole window is STOP."""
+    topic, group = unique("fresh"), unique("fresh-group")
+    await create_topic(kafka_bootstrap, topic)
+    await produce(kafka_bootstrap, topic, 30)
+    consumer = GroupMember(kafka_bootstrap, group, topic).consumer
+    await consumer.start()  # joins, is assigned the partition, never commits
+    tp = TopicPartition(topic, 0)
+    polling = None
+    try:
+        deadline = time.monotonic() + 20
+        while tp not in consumer.assignment():
+            assert time.monotonic() < deadline, "no partition assigned"
+            await consumer.getmany(timeout_ms=100)
+
+        async def poll() -> None:
+            while True:
+                await consumer.getmany(timeout_ms=100)
+
+        polling = asyncio.create_task(poll())
+        async with collector_for(kafka_bootstrap, group) as collector:
+            deadline = time.monotonic() + 20
+            while collector.commits.since_ms is None:
+                assert time.monotonic() < deadline, "the commit watch did not start"
+                await asyncio.sleep(0.1)
+            judged = await sample_until(
+                collector, group, lambda g: g.partitions[0].status is not PartitionStatus.OK,
+                interval_s=INTERVAL, timeout_s=15)
+        partition = judged.partitions[0]
+        assert (partition.committed, partition.lag_messages) == (None, 30)
+        assert partition.status is PartitionStatus.STOP, partition.reason
+        assert "no commit yet" in partition.reason and "none seen; members present" in partition.reason
+        assert judged.active is True
+    finally:
+        if polling is not None:
+            polling.cancel()
+        await consumer.stop()

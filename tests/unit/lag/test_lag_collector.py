@@ -29,6 +29,7 @@ def test_samples_cover_every_partition_of_committed_topics():
     samples = list(
         _samples(
             committed={"billing": {tp[0]: 5}},
+            topics_of={"billing": {"orders"}},
             activity={"billing": True},
             partitions=tp,
             starts={tp[0]: 0, tp[1]: 3, tp[2]: 0},
@@ -45,3 +46,21 @@ def test_samples_cover_every_partition_of_committed_topics():
 async def test_sampling_before_start_is_a_broker_error():
     with pytest.raises(BrokerError, match="not started"):
         await LagCollector("127.0.0.1:1").sample_once()
+
+
+def test_a_members_assigned_topic_is_sampled_before_any_commit_there():
+    tp = [TopicPartition("orders", 0), TopicPartition("fresh", 0), TopicPartition("other", 0)]
+    samples = list(_samples(committed={"billing": {tp[0]: 5}}, topics_of={"billing": {"orders", "fresh"}},
+                            activity={"billing": True}, partitions=tp, starts={t: 0 for t in tp},
+                            ends={t: 9 for t in tp}, at_ms=1))
+    assert [(s.topic, s.committed, s.lag_messages) for s in samples] == [("orders", 5, 4), ("fresh", None, 9)]
+
+
+def test_assigned_topics_come_from_the_consumer_protocol_assignment():
+    from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
+
+    from citybus.lag.collector import _assigned_topics
+
+    raw = ConsumerProtocolMemberAssignment(0, [("orders", [0, 1]), ("fresh", [2])], b"").encode()
+    assert _assigned_topics(raw) == ["orders", "fresh"]
+    assert _assigned_topics(b"") == [] and _assigned_topics(None) == [] and _assigned_topics(b"\x00\x01junk") == []
