@@ -107,6 +107,14 @@ class CommitWatch:
             self._consumer = None
 
     async def _run(self) -> None:
+        try:
+            await self._read()
+        except Exception:  # noqa: BLE001 - the monitor goes on, judging STALL/STOP by membership
+            log.warning("reading %s failed; commit times are unknown from now on", OFFSETS_TOPIC, exc_info=True)
+            self.since_ms = None
+            self.last_commit_ms.clear()
+
+    async def _read(self) -> None:
         consumer = self._consumer
         assert consumer is not None
         while True:  # the offsets topic appears with the first group: wait for it

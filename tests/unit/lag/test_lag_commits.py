@@ -55,3 +55,17 @@ def test_group_metadata_records_and_tombstones_are_not_commits() -> None:
 def test_bytes_it_cannot_read_raise_value_error(raw_key: bytes, raw_value: bytes) -> None:
     with pytest.raises(ValueError):
         parse_commit(raw_key, raw_value)
+
+
+async def test_a_watch_that_fails_forgets_its_commit_times_instead_of_going_stale() -> None:
+    from citybus.lag.commits import CommitWatch
+
+    watch = CommitWatch("127.0.0.1:1")
+    watch.since_ms, watch.last_commit_ms = 5, {("g", "t", 0): 7}
+
+    async def broken() -> None:
+        raise ConnectionError("broker gone")
+
+    watch._read = broken  # noqa: SLF001
+    await watch._run()  # noqa: SLF001
+    assert watch.since_ms is None and watch.last_commit_ms == {}  # membership decides again
