@@ -63,7 +63,31 @@ class MigrationRig:
             env=self.env, stdout=log, stderr=subprocess.STDOUT)
         asyncio.run(self.wait_ready(f"http://127.0.0.1:{port}", "second"))
         asyncio.run(self.wait_ready())
+        asyncio.run(self.wait_settled([self.url, f"http://127.0.0.1:{port}"]))
         return f"http://127.0.0.1:{port}"
+
+    async def wait_settled(self, urls: list[str], partitions: int = 6, timeout: float = 60.0) -> None:
+        """Until the workers at `urls` own every partition between them, each once, and each
+        knows every partition's owner (one answering probe is not enough: the rebalance that the
+        joining worker started may still be moving the other partitions)."""
+        deadline = time.monotonic() + timeout
+        statuses: list = []
+        async with aiohttp.ClientSession() as session:
+            while time.monotonic() < deadline:
+                try:
+                    statuses = []
+                    for url in urls:
+                        async with session.get(f"{url}/status") as response:
+                            statuses.append(await response.json())
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.3)
+                    continue
+                owned = [p for status in statuses for p in status["partitions"]]
+                if sorted(owned) == list(range(partitions)) and all(
+                        len(status["owners"]) == partitions for status in statuses):
+                    return
+                await asyncio.sleep(0.3)
+        raise TimeoutError(f"the workers did not settle: {statuses}")
 
     def stop_second(self) -> None:
         process = self.processes.pop("second")
