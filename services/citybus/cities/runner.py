@@ -46,12 +46,10 @@ class AdapterRunner:
         self._headers = {code: CloudEventHeaders(REPLY_RECORD, f"/cities/{code}/adapter") for code in self.adapters}
 
     async def run(self, stop: asyncio.Event) -> None:
-        # a reply is on a saga's path: no linger (batches grow with the load anyway; see
-        # citybus.migration.service for the numbers), and
-        # fetches that return as soon as a command is there: waiting up to 5 ms for 32 KiB instead
-        # added those 5 ms to each of a scope's three steps (p50 at 5/s 48-60 ms vs 43-44 in two
-        # A/B pairs of `citybus bench --quick --only migration`, 2 cores; at 200/s p50 164-214 ms
-        # vs 101-125, within what this machine's noise can do)
+        # A reply is on a saga's path. No linger (batches grow with the load anyway; numbers in
+        # citybus.migration.service). Fetches return as soon as a command is there: waiting up to
+        # 5 ms for 32 KiB added those 5 ms to each of a scope's three steps (p50 at 5/s 48-60 ms vs
+        # 43-44, `citybus bench --quick --only migration`, 2 cores; at 200/s within the noise).
         producer = city_producer(self.bootstrap, linger_ms=0)
         await producer.start()
         try:

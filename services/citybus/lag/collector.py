@@ -1,12 +1,11 @@
 """Samples every consumer group on the cluster into a `LagBook`, every `interval_s` seconds.
 
-One round: ListGroups, DescribeGroups (membership: does the group have live members?),
-OffsetFetch per group (committed offsets; a member's assigned topics are sampled even before
-the group's first commit there), the time of each group's last commit per partition
-(`CommitWatch`, reading `__consumer_offsets` in the background), then log start and end offsets of every partition
-of every topic a group has committed on, read with a group-less consumer (aiokafka's admin
-client has no ListOffsets). Partitions of those topics without a commit are sampled with
-`committed=None`. A round that fails is logged and skipped, never half-recorded.
+One round: ListGroups, DescribeGroups (membership, and the topics assigned to members),
+OffsetFetch per group (committed offsets), then log start and end offsets of every partition
+of every topic a group has committed on or has assigned, read with a group-less consumer
+(aiokafka's admin client has no ListOffsets). Partitions without a commit are sampled with
+`committed=None`. The time of each group's last commit per partition comes from `CommitWatch`,
+which reads `__consumer_offsets` in the background. A round that fails is logged and skipped, never half-recorded.
 """
 from __future__ import annotations
 
