@@ -7,13 +7,21 @@ Inputs (consumer group `citybus-migration`, 6 co-partitioned partitions):
 
 - `bus.migration.requests`, every city's `replies` and `household.moves`, all keyed by
   subject_id: one subject's events arrive in order on the partition that holds its value;
-- `INDEX_TOPIC` (compacted, keyed by migration_id, its own log): migration_id -> subject_id,
-  written once per saga when its request is admitted, stored in the partition of the
-  migration_id, so HTTP finds the subject (and so the saga) of any id.
+- `CLAIMS_TOPIC` (keyed by migration_id) and `CLAIMED_TOPIC` (keyed by subject_id): the detour
+  of a request whose migration_id lives in a partition another worker owns (below).
 
-State in the partition stores: `G` + subject_id -> `SubjectSagas` bytes (that subject's sagas
-and the scopes they hold; changelogged), `I` + migration_id -> subject_id (from the index topic).
-The HTTP view of a saga is rendered from the saga itself: no view records.
+State in the partition stores, changelogged: `G` + subject_id -> `SubjectSagas` bytes (that
+subject's sagas and the scopes they hold), in the subject's partition; `I` + migration_id ->
+subject_id (the claim), in the partition of the migration_id, so HTTP finds the subject (and
+so the saga) of any id. The HTTP view of a saga is rendered from the saga itself.
+
+A migration_id is claimed once, for one subject ("a request whose migration_id is already known
+starts nothing new", whichever subject it names): a new request starts its saga only once the
+owner of the id's partition has claimed the id for its subject. When this worker owns that
+partition too (always, with one worker) the claim is made in the same batch; otherwise the
+request goes to CLAIMS, the id's owner claims it and files it to CLAIMED once the claim is
+kept (`Batch.send_after`), and the subject's owner starts the saga from there. A request
+whose id is claimed for another subject goes to the dead letters as `MIGRATION_ID_TAKEN`.
 
 Deadlines live in the saga values; `DeadlineIndex` (in memory, rebuilt from the stores whenever
 the partitions that tick change) tells `tick` which subjects are due, and `tick` feeds their
@@ -42,13 +50,14 @@ from citybus.domain.migration import (
 )
 from citybus.migration.deadlines import DeadlineIndex
 from citybus.migration.subjects import Outcome, SubjectSagas
-from citybus.migration.wire import INDEX_TOPIC, index_out, outbound, request_out
+from citybus.migration.wire import CLAIMED_TOPIC, CLAIMS_TOPIC, forwarded, origin_of, outbound, request_out
 from citybus.streams.store import Stores
 from citybus.streams.worker import Batch, Send, partition_of
 
-__all__ = ["Orchestrator", "SAGAS", "INDEX", "now_ms"]
+__all__ = ["Orchestrator", "SAGAS", "INDEX", "MIGRATION_ID_TAKEN", "now_ms"]
 
 SAGAS, INDEX = b"G", b"I"
+MIGRATION_ID_TAKEN = "MIGRATION_ID_TAKEN"  # added by this service: the id is another subject's migration
 PENDING_MS = 30_000  # how long a POSTed id counts as known without its index record in the store
 _CACHE = 50_000  # subjects kept decoded
 
@@ -71,37 +80,41 @@ class Orchestrator:
         # whenever partitions move)
         self._subjects: dict[bytes, SubjectSagas] = {}
         self._last_touched: set[bytes] = set()  # the previous batch's, maybe not stored yet (pipelined)
+        # migration_id -> subject_id claimed by this batch and the previous one (maybe not stored yet)
+        self._claims: dict[str, str] = {}
+        self._last_claims: dict[str, str] = {}
         self.pending: dict[str, int] = {}  # migration_id -> when POSTed here, for PENDING_MS
         self.events = self.rejected = self.commands = self.ticks = 0
 
     # ---- the worker's hooks ------------------------------------------------------------------
     def forget(self, partitions: Iterable[int] = ()) -> None:
         self._subjects.clear()
+        self._claims.clear()
+        self._last_claims.clear()
         self.deadlines.forget()
 
     async def process(self, records: Sequence[ConsumerRecord], stores: Stores, send: Send) -> Batch:
         batch = Batch()
         sink = DeadLetterSink(send, self.service)
         touched: dict[bytes, int] = {}  # subject key -> partition, written once per batch
+        self._last_claims, self._claims = self._claims, {}
         for record in records:
-            if record.topic == INDEX_TOPIC:
-                if record.key and record.value is not None:
-                    # (a POSTed id stays pending until it expires: the index is stored only when
-                    # this batch settles, and HTTP must know the id all along)
-                    batch.put_local(record.partition, INDEX + record.key, record.value)
-                continue
             self.events += 1
-            outcome = await self._event(record, stores, send, sink)
+            outcome = await self._event(record, stores, send, sink, batch)
             if outcome is None:
                 continue
-            key = outcome.subject.subject_id.encode()
+            subject = outcome.subject
+            key = subject.subject_id.encode()
             if outcome.changed:
-                self._subjects[key] = outcome.subject
-                touched[key] = record.partition
-            self.deadlines.track(outcome.subject.subject_id, record.partition, outcome.subject.next_deadline())
+                self._subjects[key] = subject
+                touched[key] = subject.partition
+            self.deadlines.track(subject.subject_id, subject.partition, subject.next_deadline())
             await self._send_outcome(outcome, send)
         for key, partition in touched.items():
             batch.put(partition, SAGAS + key, self._subjects[key].to_bytes())
+        for migration_id, subject_id in self._claims.items():
+            batch.put(partition_of(migration_id.encode(), self.partitions), INDEX + migration_id.encode(),
+                      subject_id.encode())
         if len(self._subjects) > _CACHE:  # keep what the stores may not have yet
             keep = self._last_touched | touched.keys()
             self._subjects = {k: v for k, v in self._subjects.items() if k in keep}
@@ -132,36 +145,75 @@ class Orchestrator:
         return batch
 
     # ---- one event ---------------------------------------------------------------------------
-    async def _event(self, record: ConsumerRecord, stores: Stores, send: Send, sink: DeadLetterSink) -> Outcome | None:
-        checked = self.intake.check(record.topic, record.partition, record.offset, record.key, record.value,
-                                    record.headers or ())
+    async def _event(self, record: ConsumerRecord, stores: Stores, send: Send, sink: DeadLetterSink,
+                     batch: Batch) -> Outcome | None:
+        stage = record.topic if record.topic in (CLAIMS_TOPIC, CLAIMED_TOPIC) else None
+        origin = record if stage is None else origin_of(record)
+        if origin is None:
+            return await self._reject(sink, record, "UNDECODABLE", "citybus-origin header: missing or not "
+                                                                   "topic/partition/offset/timestamp")
+        checked = self.intake.check(origin.topic, origin.partition, origin.offset, origin.key, origin.value,
+                                    origin.headers or ())
         if isinstance(checked, Rejection):
             self.rejected += 1
             await sink.reject(checked)
             return None
         value = checked.value
         if isinstance(value, MigrationRequested):
-            if value.requested_by == HOUSEHOLD_MOVE_REQUESTER and record.timestamp > value.requested_at:
+            if value.requested_by == HOUSEHOLD_MOVE_REQUESTER and origin.timestamp > value.requested_at:
                 # a zero-click migration is requested when the bus reads the move, not when the
                 # household moved: deadlines count from there (the log's time: the same on a replay)
-                value = replace(value, requested_at=record.timestamp)
-            if record.key != value.subject_id.encode():  # file it under its subject's partition
+                value = replace(value, requested_at=origin.timestamp)
+            if origin.key != value.subject_id.encode():  # file it under its subject's partition
                 await send(*request_out(value))
                 return None
-            subject = self._load(record.key, value.subject_id, record.partition, stores)
-            outcome = subject.on_request(value, self.policy)
-            if outcome.changed or value.migration_id in subject.sagas:
-                # a new saga (or a redelivered request: its index record again, idempotent)
-                await send(*index_out(value.migration_id, value.subject_id))
-            return outcome
+            return await self._request(value, record, origin, stage, stores, send, sink, batch)
         if not record.key:
-            self.rejected += 1
-            await sink.reject(Rejection(record.topic, record.partition, record.offset, None, record.value,
-                                        tuple(record.headers or ()), "INVALID_FIELD",
-                                        "key: a reply must be keyed by subject_id"))
-            return None
+            return await self._reject(sink, record, "INVALID_FIELD", "key: a reply must be keyed by subject_id")
         subject = self._load(record.key, record.key.decode(), record.partition, stores)
         return subject.on_reply(value, self.policy)
+
+    async def _request(self, request: MigrationRequested, record: ConsumerRecord, origin: ConsumerRecord,
+                       stage: str | None, stores: Stores, send: Send, sink: DeadLetterSink,
+                       batch: Batch) -> Outcome | None:
+        """Start a saga once its migration_id is claimed for its subject (see the module doc)."""
+        migration_id, subject_id = request.migration_id, request.subject_id
+        if stage == CLAIMS_TOPIC:  # this worker owns the id's partition: record.partition
+            if not await self._claim(migration_id, subject_id, record.partition, stores, sink, origin):
+                return None
+            topic, key, value, headers = forwarded(record, CLAIMED_TOPIC, subject_id.encode())
+            batch.send_after(topic, key, value, headers, origin.partition)
+            return None
+        # the subject's partition: where the request was published (every later event of it too)
+        subject = self._load(origin.key, subject_id, origin.partition, stores)  # type: ignore[arg-type]
+        if stage is None and migration_id not in subject.sagas:
+            home = partition_of(migration_id.encode(), self.partitions)
+            if home not in stores:  # another worker owns the id: claim it there first
+                await send(*forwarded(record, CLAIMS_TOPIC, migration_id.encode()), home)
+                return None
+            if not await self._claim(migration_id, subject_id, home, stores, sink, origin):
+                return None
+        return subject.on_request(request, self.policy)
+
+    async def _claim(self, migration_id: str, subject_id: str, home: int, stores: Stores, sink: DeadLetterSink,
+                     origin: ConsumerRecord) -> bool:
+        """Claim `migration_id` for `subject_id` in its partition `home`; False (dead-lettered) when
+        it is another subject's."""
+        holder = self._claims.get(migration_id) or self._last_claims.get(migration_id)
+        if holder is None:
+            holder = self.subject_of(migration_id, stores, home)
+        if holder is None:
+            self._claims[migration_id] = subject_id
+        elif holder != subject_id:
+            await self._reject(sink, origin, MIGRATION_ID_TAKEN,
+                               f"migration_id: {migration_id} is already the migration of another subject")
+            return False
+        return True
+
+    async def _reject(self, sink: DeadLetterSink, record: ConsumerRecord, code: str, reason: str) -> None:
+        self.rejected += 1
+        await sink.reject(Rejection(record.topic, record.partition, record.offset, record.key, record.value,
+                                    tuple(record.headers or ()), code, reason))
 
     async def _send_outcome(self, outcome: Outcome, send: Send, after: Batch | None = None) -> None:
         """Send what the saga decided; with `after`, its commands to cities only once the state is kept."""

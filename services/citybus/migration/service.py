@@ -5,9 +5,10 @@ one tick do, citybus.migration.web for HTTP).
 Topics (6 partitions, co-partitioned):
 
 - in: `bus.migration.requests`, every city's `replies` and `household.moves` (from the catalog:
-  a new city needs no code), keyed by subject_id; the index `citybus-migration-index`
-  (compacted, keyed by migration_id, its own log);
-- out: `city.<code>.commands`, `bus.migration.status`, `bus.deadletter`, the index;
+  a new city needs no code), keyed by subject_id; `citybus-migration-claims` (keyed by
+  migration_id) and `citybus-migration-claimed` (keyed by subject_id), the detour of a request
+  whose migration_id another worker claims (see the orchestrator);
+- out: `city.<code>.commands`, `bus.migration.status`, `bus.deadletter`, the two detour topics;
 - state: RocksDB per partition under <data dir>/migration, changelogged to the compacted
   `citybus-migration-state-changelog`.
 """
@@ -23,12 +24,12 @@ from citybus.kafka.bootstrap import resolve_bootstrap
 from citybus.kafka.topics import ensure_topics
 from citybus.migration.orchestrator import Orchestrator, now_ms
 from citybus.migration.web import MigrationWeb
-from citybus.migration.wire import INDEX_TOPIC, REQUESTS_TOPIC
+from citybus.migration.wire import CLAIMED_TOPIC, CLAIMS_TOPIC, REQUESTS_TOPIC
 from citybus.settings import settings
 from citybus.streams.web import advertised_url, run_worker
 from citybus.streams.worker import StateWorker, WorkerConfig
 
-__all__ = ["SERVICE", "GROUP", "CHANGELOG_TOPIC", "INDEX_TOPIC", "policy_from_settings", "now_ms",
+__all__ = ["SERVICE", "GROUP", "CHANGELOG_TOPIC", "CLAIMS_TOPIC", "CLAIMED_TOPIC", "policy_from_settings", "now_ms",
            "input_topics", "internal_topics", "timer_interval", "serve"]
 
 log = logging.getLogger(__name__)
@@ -67,19 +68,21 @@ def timer_interval(policy: SagaPolicy) -> float:
 
 def input_topics(catalog: Catalog) -> list[str]:
     return [REQUESTS_TOPIC, *(t.name for t in catalog.city_topics("replies")),
-            *(t.name for t in catalog.city_topics("household.moves")), INDEX_TOPIC]
+            *(t.name for t in catalog.city_topics("household.moves")), CLAIMS_TOPIC, CLAIMED_TOPIC]
 
 
 def internal_topics(catalog: Catalog) -> list[TopicSpec]:
     """The service's own topics, shaped like the catalog's (partitions, replication)."""
     model = catalog.topic(DEADLETTER_TOPIC)
 
-    def spec(name: str) -> TopicSpec:
+    def spec(name: str, cleanup: str, retention_ms: int) -> TopicSpec:
         return TopicSpec(name=name, record="", key="", partitions=model.partitions,
                          replication_factor=model.replication_factor, min_insync_replicas=model.min_insync_replicas,
-                         retention_ms=-1, cleanup_policy="compact", writers=(SERVICE,), readers=(SERVICE,))
+                         retention_ms=retention_ms, cleanup_policy=cleanup, writers=(SERVICE,), readers=(SERVICE,))
 
-    return [spec(CHANGELOG_TOPIC), spec(INDEX_TOPIC)]
+    week = 7 * 24 * 3600 * 1000
+    return [spec(CHANGELOG_TOPIC, "compact", -1), spec(CLAIMS_TOPIC, "delete", week),
+            spec(CLAIMED_TOPIC, "delete", week)]
 
 
 async def serve(web_port: int, data_dir: Path | None = None, policy: SagaPolicy | None = None) -> None:
@@ -96,7 +99,7 @@ async def serve(web_port: int, data_dir: Path | None = None, policy: SagaPolicy 
     config = WorkerConfig(
         group=GROUP, topics=input_topics(catalog), changelog=CHANGELOG_TOPIC,
         data_dir=(data_dir or conf.data_dir) / SERVICE, url=advertised_url(conf.web_host, web_port),
-        partitions=partitions, self_logged=frozenset({INDEX_TOPIC}),
+        partitions=partitions,
         max_records=MAX_RECORDS, poll_ms=100, linger_ms=LINGER_MS, fetch_min_bytes=FETCH_MIN_BYTES,
         fetch_max_wait_ms=FETCH_MAX_WAIT_MS, tick_interval=timer_interval(policy),
         # a batch settles (changelog, stores, commit) while the next is decided: see the worker

@@ -1,18 +1,30 @@
 """The orchestrator's outbound records as (topic, key, value, headers), ready to send."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import NamedTuple
+
+from aiokafka.structs import ConsumerRecord
 
 from citybus.codec import CloudEventHeaders, default_codec
 from citybus.codec.mapping.migration import command_to_avro, request_to_avro, status_to_avro
 from citybus.domain.migration import Command, MigrationRequested, PublishStatus, SendCommand
 
-__all__ = ["Outbound", "SOURCE", "REQUESTS_TOPIC", "INDEX_TOPIC", "outbound", "request_out", "index_out"]
+__all__ = ["Outbound", "SOURCE", "REQUESTS_TOPIC", "CLAIMS_TOPIC", "CLAIMED_TOPIC", "ORIGIN_HEADER", "ORIGIN_KEY_HEADER", "outbound",
+           "request_out", "forwarded", "origin_of"]
 
 SOURCE = "/bus/migration"
 REQUESTS_TOPIC = "bus.migration.requests"
-# internal topic of the service (6 partitions, compacted): migration_id -> subject_id, for lookups by id
-INDEX_TOPIC = "citybus-migration-index"
+# Internal topics of the service (6 partitions, like every topic). A request whose migration_id
+# lives in a partition another worker owns is claimed there first: forwarded, bytes untouched, to
+# CLAIMS (keyed by migration_id), and once claimed to CLAIMED (keyed by subject_id), where its
+# saga starts. ORIGIN_HEADER keeps where it was first published, "topic/partition/offset/timestamp",
+# and ORIGIN_KEY_HEADER its key.
+CLAIMS_TOPIC = "citybus-migration-claims"
+CLAIMED_TOPIC = "citybus-migration-claimed"
+ORIGIN_HEADER = "citybus-origin"
+ORIGIN_KEY_HEADER = "citybus-origin-key"
+_ORIGIN = (ORIGIN_HEADER, ORIGIN_KEY_HEADER)
 
 _COMMAND = "citybus.migration.MigrationCommand"
 _STATUS = "citybus.migration.MigrationStatusChanged"
@@ -56,6 +68,26 @@ def request_out(request: MigrationRequested) -> Outbound:
     return Outbound(REQUESTS_TOPIC, request.subject_id.encode(), value, headers)
 
 
-def index_out(migration_id: str, subject_id: str) -> Outbound:
-    """migration_id -> subject_id on the index topic (partitioned by migration_id, like its lookups)."""
-    return Outbound(INDEX_TOPIC, migration_id.encode(), subject_id.encode(), [])
+def forwarded(record: ConsumerRecord, topic: str, key: bytes) -> Outbound:
+    """`record` (an original input, or a forwarded one) to one of the internal topics, its origin kept."""
+    headers = list(record.headers or ())
+    if not any(name == ORIGIN_HEADER for name, _ in headers):
+        origin = f"{record.topic}/{record.partition}/{record.offset}/{record.timestamp}".encode()
+        headers += [(ORIGIN_HEADER, origin), (ORIGIN_KEY_HEADER, record.key or b"")]
+    return Outbound(topic, key, record.value, headers)
+
+
+def origin_of(record: ConsumerRecord) -> ConsumerRecord | None:
+    """A forwarded record as it was first published (topic, partition, offset, time, key, headers);
+    None when its origin header is missing or malformed."""
+    headers = list(record.headers or ())
+    found = dict(headers)
+    origin, key = found.get(ORIGIN_HEADER), found.get(ORIGIN_KEY_HEADER)
+    try:
+        topic, partition, offset, timestamp = origin.decode().rsplit("/", 3)  # type: ignore[union-attr]
+        if key is None:
+            return None
+        return replace(record, topic=topic, partition=int(partition), offset=int(offset), timestamp=int(timestamp),
+                       key=key or None, headers=tuple(h for h in headers if h[0] not in _ORIGIN))
+    except (AttributeError, ValueError, UnicodeDecodeError):
+        return None

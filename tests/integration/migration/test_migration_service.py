@@ -18,6 +18,8 @@ from citybus.cities.ledger_file import LedgerJournal
 from citybus.codec import decode
 from citybus.codec.mapping.household import household_moved_record
 from citybus.domain.ids import enterprise_id_check_char, resident_id_check_char
+from citybus.domain.migration import MigrationRequested
+from citybus.migration.wire import CLAIMS_TOPIC, request_out
 
 from .conftest import REFUSED_AT_CLEARANCE, MigrationRig
 
@@ -254,7 +256,7 @@ def test_http_validation_names_the_rule(rig: MigrationRig) -> None:
 
 
 
-def test_two_workers_answer_for_every_id_whichever_is_asked(rig: MigrationRig) -> None:
+def test_two_workers_answer_for_every_id_whichever_is_asked_and_claim_each_id_once(rig: MigrationRig) -> None:
     second = rig.second_orchestrator()
     rng = random.Random(5)
     try:
@@ -272,6 +274,35 @@ def test_two_workers_answer_for_every_id_whichever_is_asked(rig: MigrationRig) -
             async with aiohttp.ClientSession() as session:
                 for migration_id in ids:
                     assert await get(session, rig.url, migration_id) == views[migration_id]
+            # the same ids for other subjects, straight onto the bus: each id's owner (this worker
+            # or the other) refuses them; nothing starts, and each lands in the dead letters
+            producer = AIOKafkaProducer(bootstrap_servers=rig.bootstrap, acks="all")
+            await producer.start()
+            reused = {}
+            try:
+                for migration_id in ids:
+                    request = MigrationRequested(migration_id, "PERSON", person(rng), "440300", "441900",
+                                                 ("PENSION",), int(time.time() * 1000), "portal")
+                    topic, key, value, headers = request_out(request)
+                    await producer.send_and_wait(topic, value, key=key, headers=headers)
+                    reused[key] = migration_id
+            finally:
+                await producer.stop()
+            dead: list[dict] = []
+            for _ in range(60):
+                dead = [decode(r.value)[1] for r in await read_topic(rig.bootstrap, ["bus.deadletter"])
+                        if r.key in reused]
+                if len(dead) == len(ids):
+                    break
+                await asyncio.sleep(0.5)
+            assert sorted((d["reason_code"], d["source_topic"]) for d in dead) == \
+                [("MIGRATION_ID_TAKEN", "bus.migration.requests")] * len(ids)
+            commands = await read_topic(rig.bootstrap, [f"city.{c}.commands" for c in CITIES])
+            assert not [r for r in commands if r.key in reused]
+            assert await read_topic(rig.bootstrap, [CLAIMS_TOPIC])  # some ids were claimed by the other worker
+            async with aiohttp.ClientSession() as session:
+                for migration_id in ids:
+                    assert (await get(session, second, migration_id))["subject_id"] == views[migration_id]["subject_id"]
 
         asyncio.run(run())
     finally:

@@ -15,7 +15,7 @@ from citybus.errors import ValidationError
 from citybus.migration.deadlines import DeadlineIndex
 from citybus.migration.http_api import request_from_body
 from citybus.migration.subjects import SubjectSagas
-from citybus.migration.wire import INDEX_TOPIC, index_out, outbound, request_out
+from citybus.migration.wire import outbound, request_out
 
 CITIES = frozenset({"440300", "442000", "441900"})
 POLICY = SagaPolicy(max_attempts=2, working_day_ms=100, known_cities=CITIES)
@@ -101,7 +101,6 @@ def test_outbound_records_are_keyed_as_the_contract_says() -> None:
     assert outbound(status)[:2] == ("bus.migration.status", b"m-1")
     assert dict(outbound(status).headers)["ce_source"] == b"/bus/migration"
     assert request_out(request())[:2] == ("bus.migration.requests", PERSON.encode())
-    assert index_out("m-1", PERSON)[:3] == (INDEX_TOPIC, b"m-1", PERSON.encode())
 
 
 def test_the_deadline_index_ticks_once_per_retick_window() -> None:
