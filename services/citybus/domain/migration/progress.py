@@ -49,10 +49,11 @@ def _send_next(saga: SagaState, scope: ScopeState, policy: SagaPolicy, now: int,
 
 
 def _compensation_status(scope: ScopeState, policy: SagaPolicy) -> ScopeStatus:
-    """NEEDS_ATTENTION while the running revert went unanswered past max_attempts deadlines
-    (or a city answered it out of contract); REVERTING otherwise."""
+    """NEEDS_ATTENTION while the running revert has gone unanswered for more than max_attempts
+    deadlines (attempt k is sent when k - 1 have passed), or a city answered it out of contract;
+    REVERTING otherwise."""
     running = next((s for s in scope.steps if s.deadline is not None), None)
-    if running is not None and (running.status == StepStatus.FAILED or running.attempts > policy.max_attempts):
+    if running is not None and (running.status == StepStatus.FAILED or running.attempts - 1 > policy.max_attempts):
         return ScopeStatus.NEEDS_ATTENTION
     return ScopeStatus.REVERTING
 

@@ -123,7 +123,8 @@ def test_an_unanswered_revert_needs_attention_and_is_retried_until_done(start):
         assert (run.sent().attempt, run.sent().command_id) == (attempt, revert_in.command_id)
         statuses.append(run.scope_status())
         run.expire(run.sent())
-    assert statuses == ["REVERTING"] * 3 + ["NEEDS_ATTENTION"] * 3
+    # attempt k is sent once k - 1 deadlines went unanswered: "more than max_attempts (3)" from attempt 5
+    assert statuses == ["REVERTING"] * 4 + ["NEEDS_ATTENTION"] * 2
     assert run.sent().attempt == 7 and run.state.status == "IN_PROGRESS"
     assert [p.scopes[0].status for p in run.published][-2:] == ["REVERTING", "NEEDS_ATTENTION"]
     run.answer(run.sent())
