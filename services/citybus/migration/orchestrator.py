@@ -58,7 +58,7 @@ __all__ = ["Orchestrator", "SAGAS", "INDEX", "MIGRATION_ID_TAKEN", "now_ms"]
 
 SAGAS, INDEX = b"G", b"I"
 MIGRATION_ID_TAKEN = "MIGRATION_ID_TAKEN"  # added by this service: the id is another subject's migration
-PENDING_MS = 30_000  # how long a POSTed id counts as known without its index record in the store
+PENDING_MS = 30_000  # how long a POSTed id counts as known without its claim in the store
 _CACHE = 50_000  # subjects kept decoded
 
 

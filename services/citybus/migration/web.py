@@ -1,9 +1,9 @@
 """HTTP of the orchestrator (migration.md, HTTP API), answered from any worker.
 
-An id's index record lives in the partition of the migration_id; its saga in the partition of
+An id's claim (migration_id -> subject_id) lives in the partition of the migration_id; its saga in the partition of
 its subject_id. `POST /migrations` and `GET /migrations/{id}` are answered by the owner of the
 id's partition (forwarded there when another worker owns it); that worker reads the subject
-from its index and the saga from its own store, or from the subject's owner
+from the claim and the saga from its own store, or from the subject's owner
 (`GET /migrations/{id}?subject=S`). 503 with `Retry-After` while a partition is being assigned.
 """
 from __future__ import annotations
@@ -110,7 +110,7 @@ class MigrationWeb(WorkerWeb):
         return None
 
     async def _view(self, migration_id: str, partition: int) -> dict[str, Any] | None:
-        """GET's body for an id whose index partition is here; IN_PROGRESS while its saga is being stored."""
+        """GET's body for an id whose partition is here; IN_PROGRESS while its saga is being stored."""
         subject = Orchestrator.subject_of(migration_id, self.worker.stores, partition)
         if subject is None:
             return None
