@@ -1,7 +1,7 @@
 """HTTP of the orchestrator (migration.md, HTTP API), answered from any worker.
 
-An id's claim (migration_id -> subject_id) lives in the partition of the migration_id; its saga in the partition of
-its subject_id. `POST /migrations` and `GET /migrations/{id}` are answered by the owner of the
+An id's claim (migration_id -> subject_id) lives in the partition of the migration_id; its saga
+in the partition of its subject_id. `POST /migrations` and `GET /migrations/{id}` are answered by the owner of the
 id's partition (forwarded there when another worker owns it); that worker reads the subject
 from the claim and the saga from its own store, or from the subject's owner
 (`GET /migrations/{id}?subject=S`). 503 with `Retry-After` while a partition is being assigned.
