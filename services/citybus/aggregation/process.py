@@ -17,7 +17,6 @@ crash harmless; this module only decides.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import time
@@ -32,6 +31,7 @@ from citybus.aggregation.cache import MISSING, LruCache
 from citybus.aggregation.outputs import index_message, statement_message, summary_message
 from citybus.bus import DeadLetterSink, Intake, Rejection
 from citybus.domain.contributions import MedicalPolicy, PersonLedger
+from citybus.streams.origin import ORIGIN_HEADER, forward_headers, origin_of
 from citybus.streams.store import Stores
 from citybus.streams.worker import Batch, Send, partition_of
 
@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 WRONG_KEY = "WRONG_KEY"  # added by this service: the Kafka key is not the record's resident_id
 INDEX_TOPIC = "citybus-aggregation-statements-by-request"
 BY_PERSON_TOPIC = "citybus-aggregation-by-person"
-ORIGIN_HEADER = "citybus-origin"  # topic/partition/offset where a forwarded event was published
 LEDGER, BOOK, STATEMENT = b"L", b"R", b"S"
 
 
@@ -75,7 +74,7 @@ class Aggregator:
             if isinstance(outcome, Rejection):
                 rejections.append(outcome)
             elif record.partition != partition_of(record.key, self.partitions):
-                await send(BY_PERSON_TOPIC, record.key, record.value, _forward_headers(record),
+                await send(BY_PERSON_TOPIC, record.key, record.value, forward_headers(record),
                            partition_of(record.key, self.partitions))
                 self.forwarded += 1
             else:
@@ -94,16 +93,11 @@ class Aggregator:
     def _check(self, record: ConsumerRecord) -> tuple[Any, ConsumerRecord] | Rejection:
         """The record's domain value and where it was first published, or why it is refused."""
         if record.topic == BY_PERSON_TOPIC:
-            headers = list(record.headers or ())
-            origin = dict(headers).get(ORIGIN_HEADER)
-            headers = [h for h in headers if h[0] != ORIGIN_HEADER]
-            try:
-                topic, p, o = origin.decode().rsplit("/", 2)  # type: ignore[union-attr]
-                record = dataclasses.replace(record, topic=topic, partition=int(p), offset=int(o),
-                                             headers=tuple(headers))
-            except (AttributeError, ValueError):
+            origin = origin_of(record)
+            if origin is None:
                 return _rejection(record, "UNDECODABLE", f"{ORIGIN_HEADER} header: missing or not "
-                                                         "topic/partition/offset")
+                                                         "topic/partition/offset/timestamp")
+            record = origin
         outcome = self.intake.check(record.topic, record.partition, record.offset, record.key, record.value,
                                     list(record.headers or ()))
         if isinstance(outcome, Rejection):
@@ -187,11 +181,6 @@ class Aggregator:
     def read_statement(self, request_id: str, stores: Stores) -> bytes | None:
         key = request_id.encode()
         return stores[partition_of(key, self.partitions)].get(STATEMENT + key)
-
-
-def _forward_headers(record: ConsumerRecord) -> list[tuple[str, bytes]]:
-    origin = f"{record.topic}/{record.partition}/{record.offset}".encode()
-    return [*(h for h in (record.headers or ()) if h[0] != ORIGIN_HEADER), (ORIGIN_HEADER, origin)]
 
 
 def _rejection(record: ConsumerRecord, reason_code: str, reason: str) -> Rejection:

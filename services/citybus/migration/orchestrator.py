@@ -50,7 +50,8 @@ from citybus.domain.migration import (
 )
 from citybus.migration.deadlines import DeadlineIndex
 from citybus.migration.subjects import Outcome, SubjectSagas
-from citybus.migration.wire import CLAIMED_TOPIC, CLAIMS_TOPIC, forwarded, origin_of, outbound, request_out
+from citybus.migration.wire import CLAIMED_TOPIC, CLAIMS_TOPIC, forwarded, outbound, request_out
+from citybus.streams.origin import ORIGIN_HEADER, origin_of
 from citybus.streams.store import Stores
 from citybus.streams.worker import Batch, Send, partition_of
 
@@ -150,7 +151,7 @@ class Orchestrator:
         stage = record.topic if record.topic in (CLAIMS_TOPIC, CLAIMED_TOPIC) else None
         origin = record if stage is None else origin_of(record)
         if origin is None:
-            return await self._reject(sink, record, "UNDECODABLE", "citybus-origin header: missing or not "
+            return await self._reject(sink, record, "UNDECODABLE", f"{ORIGIN_HEADER} header: missing or not "
                                                                    "topic/partition/offset/timestamp")
         checked = self.intake.check(origin.topic, origin.partition, origin.offset, origin.key, origin.value,
                                     origin.headers or ())
@@ -181,7 +182,7 @@ class Orchestrator:
         if stage == CLAIMS_TOPIC:  # this worker owns the id's partition: record.partition
             if not await self._claim(migration_id, subject_id, record.partition, stores, sink, origin):
                 return None
-            topic, key, value, headers = forwarded(record, CLAIMED_TOPIC, subject_id.encode())
+            topic, key, value, headers = forwarded(origin, CLAIMED_TOPIC, subject_id.encode())
             batch.send_after(topic, key, value, headers, origin.partition)
             return None
         # the subject's partition: where the request was published (every later event of it too)
@@ -189,7 +190,7 @@ class Orchestrator:
         if stage is None and migration_id not in subject.sagas:
             home = partition_of(migration_id.encode(), self.partitions)
             if home not in stores:  # another worker owns the id: claim it there first
-                await send(*forwarded(record, CLAIMS_TOPIC, migration_id.encode()), home)
+                await send(*forwarded(origin, CLAIMS_TOPIC, migration_id.encode()), home)
                 return None
             if not await self._claim(migration_id, subject_id, home, stores, sink, origin):
                 return None

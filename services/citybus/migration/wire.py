@@ -1,7 +1,6 @@
 """The orchestrator's outbound records as (topic, key, value, headers), ready to send."""
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import NamedTuple
 
 from aiokafka.structs import ConsumerRecord
@@ -9,22 +8,19 @@ from aiokafka.structs import ConsumerRecord
 from citybus.codec import CloudEventHeaders, default_codec
 from citybus.codec.mapping.migration import command_to_avro, request_to_avro, status_to_avro
 from citybus.domain.migration import Command, MigrationRequested, PublishStatus, SendCommand
+from citybus.streams.origin import forward_headers
 
-__all__ = ["Outbound", "SOURCE", "REQUESTS_TOPIC", "CLAIMS_TOPIC", "CLAIMED_TOPIC", "ORIGIN_HEADER", "ORIGIN_KEY_HEADER", "outbound",
-           "request_out", "forwarded", "origin_of"]
+__all__ = ["Outbound", "SOURCE", "REQUESTS_TOPIC", "CLAIMS_TOPIC", "CLAIMED_TOPIC", "outbound", "request_out",
+           "forwarded"]
 
 SOURCE = "/bus/migration"
 REQUESTS_TOPIC = "bus.migration.requests"
 # Internal topics of the service (6 partitions, like every topic). A request whose migration_id
 # lives in a partition another worker owns is claimed there first: forwarded, bytes untouched, to
 # CLAIMS (keyed by migration_id), and once claimed to CLAIMED (keyed by subject_id), where its
-# saga starts. ORIGIN_HEADER keeps where it was first published, "topic/partition/offset/timestamp",
-# and ORIGIN_KEY_HEADER its key.
+# saga starts; headers keep where it was first published (citybus.streams.origin).
 CLAIMS_TOPIC = "citybus-migration-claims"
 CLAIMED_TOPIC = "citybus-migration-claimed"
-ORIGIN_HEADER = "citybus-origin"
-ORIGIN_KEY_HEADER = "citybus-origin-key"
-_ORIGIN = (ORIGIN_HEADER, ORIGIN_KEY_HEADER)
 
 _COMMAND = "citybus.migration.MigrationCommand"
 _STATUS = "citybus.migration.MigrationStatusChanged"
@@ -69,25 +65,5 @@ def request_out(request: MigrationRequested) -> Outbound:
 
 
 def forwarded(record: ConsumerRecord, topic: str, key: bytes) -> Outbound:
-    """`record` (an original input, or a forwarded one) to one of the internal topics, its origin kept."""
-    headers = list(record.headers or ())
-    if not any(name == ORIGIN_HEADER for name, _ in headers):
-        origin = f"{record.topic}/{record.partition}/{record.offset}/{record.timestamp}".encode()
-        headers += [(ORIGIN_HEADER, origin), (ORIGIN_KEY_HEADER, record.key or b"")]
-    return Outbound(topic, key, record.value, headers)
-
-
-def origin_of(record: ConsumerRecord) -> ConsumerRecord | None:
-    """A forwarded record as it was first published (topic, partition, offset, time, key, headers);
-    None when its origin header is missing or malformed."""
-    headers = list(record.headers or ())
-    found = dict(headers)
-    origin, key = found.get(ORIGIN_HEADER), found.get(ORIGIN_KEY_HEADER)
-    try:
-        topic, partition, offset, timestamp = origin.decode().rsplit("/", 3)  # type: ignore[union-attr]
-        if key is None:
-            return None
-        return replace(record, topic=topic, partition=int(partition), offset=int(offset), timestamp=int(timestamp),
-                       key=key or None, headers=tuple(h for h in headers if h[0] not in _ORIGIN))
-    except (AttributeError, ValueError, UnicodeDecodeError):
-        return None
+    """`record` as first published (see citybus.streams.origin) to one of the internal topics."""
+    return Outbound(topic, key, record.value, forward_headers(record))

@@ -139,7 +139,7 @@ async def test_an_event_in_the_wrong_partition_is_repartitioned_untouched_then_a
     forwarded = [s for s in harness.sent if s[0] == BY_PERSON_TOPIC]
     assert [(s[1], s[2], s[4]) for s in forwarded] == [(r.key, r.value, home) for r in records]
     origins = [dict(s[3])[ORIGIN_HEADER] for s in forwarded]
-    assert origins == [f"{r.topic}/{(home + 1) % PARTITIONS}/{r.offset}".encode() for r in records]
+    assert origins == [f"{r.topic}/{(home + 1) % PARTITIONS}/{r.offset}/{r.timestamp}".encode() for r in records]
     harness.sent.clear()
     back = [record(BY_PERSON_TOPIC, key, value, headers, i, partition) for i, (_, key, value, headers, partition)
             in enumerate(forwarded)]
@@ -150,7 +150,7 @@ async def test_an_event_in_the_wrong_partition_is_repartitioned_untouched_then_a
 
 async def test_a_repartitioned_event_that_is_refused_names_where_it_was_published(harness):
     (good,) = as_records(worked_example()[:1])
-    headers = [*good.headers, (ORIGIN_HEADER, b"city.440300.insurance.contributions/4/1234")]
+    headers = [*good.headers, (ORIGIN_HEADER, b"city.440300.insurance.contributions/4/1234")]  # an older forward
     bad_value = b"\xc3\x01" + b"\x00" * 8 + b"\xff\xff"  # the single-object marker, an unknown fingerprint
     await harness.run([record(BY_PERSON_TOPIC, good.key, bad_value, headers, 7)])
     (dead,) = [decode(s[2], "citybus.bus.RejectedEvent")[1] for s in harness.sent if s[0] == DEADLETTER_TOPIC]
