@@ -1,5 +1,4 @@
 """Identifier and field forms of bus.md."""
-from decimal import Decimal
 
 import pytest
 
@@ -64,11 +63,11 @@ def test_month_index_is_consecutive_across_years():
     assert month_from_index(month_index("1998-01")) == "1998-01"
 
 
-@pytest.mark.parametrize("value, ok", [("1234.50", True), ("0", True), ("-1.00", False), ("1.005", False),
-                                       ("1e20", False), ("abc", False), ("NaN", False)])
+@pytest.mark.parametrize("value, ok", [("1234.50", "1234.50"), ("0", "0.00"), ("7.5", "7.50"), ("-1.00", None),
+                                       ("1.005", None), ("1e20", None), ("abc", None), ("NaN", None)])
 def test_money(value, ok):
     if ok:
-        assert to_money(value) == Decimal(value).quantize(Decimal("0.01"))
+        assert str(to_money(value)) == ok  # exactly two places
     else:
         with pytest.raises(ValidationError):
             to_money(value)

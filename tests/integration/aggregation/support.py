@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from citybus.aggregation.service import BY_PERSON_TOPIC, INDEX_TOPIC, source_topics
 from citybus.catalog import default_catalog
+from citybus.codec import decode
 from citybus.demo.processes import ServiceProcess
 from citybus.kafka.local import free_port
 from citybus.kafka.offsets import group_lag
@@ -165,3 +166,12 @@ async def read_topic(bootstrap: str, topic: str) -> list[Any]:
         return out
     finally:
         await consumer.stop()
+
+
+async def latest_summaries(bootstrap: str) -> dict[tuple[str, str], dict]:
+    """The last summary published per (resident, scheme)."""
+    latest = {}
+    for message in await read_topic(bootstrap, "bus.insurance.summaries"):
+        _, record = decode(message.value, "citybus.insurance.ContributionSummary")
+        latest[(record["resident_id"], record["scheme"])] = record
+    return latest

@@ -17,7 +17,7 @@ from citybus.simulate import WORKED_EXAMPLE_ID, WORKED_EXAMPLE_REQUEST, contribu
 
 from tests.unit.domain.contributions.reference import reference_figures
 
-from .support import Expected, check_http, read_topic, status, wait_caught_up, watched_topics
+from .support import Expected, check_http, latest_summaries, read_topic, status, wait_caught_up, watched_topics
 
 pytestmark = pytest.mark.integration
 
@@ -60,20 +60,12 @@ async def test_generated_history_matches_the_reference(bus, workers):
         ("442000", "28080.00", "18720.00")]
 
 
-async def latest_summaries(bus: str) -> dict[tuple[str, str], dict]:
-    latest = {}
-    for message in await read_topic(bus, "bus.insurance.summaries"):
-        _, record = decode(message.value, "citybus.insurance.ContributionSummary")
-        latest[(record["resident_id"], record["scheme"])] = record
-    return latest
-
-
 async def test_killed_worker_restarts_without_loss_or_double_counting(bus, workers):
-    worker = workers("w1")
-    await worker.wait_ready()
-    expected = Expected()
+    expected = Expected()  # everything on the topics before the worker starts: it is killed mid-way through
     counts = await publish_history(bus, expected.add(contribution_history(1000, seed=12, first_person=200_000)))
     total = sum(counts.values())
+    worker = workers("w1")
+    await worker.wait_ready()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 120
     while (lag := await group_lag(bus, "citybus-aggregation", watched_topics())) > total // 2:
@@ -102,10 +94,14 @@ async def test_two_workers_share_the_partitions_and_answer_for_every_person(bus,
     expected = Expected()
     publishing = asyncio.create_task(
         publish_history(bus, expected.add(contribution_history(1000, seed=13, first_person=300_000))))
-    await asyncio.sleep(1.0)
     second = workers("b")
     await second.wait_ready()
+    lag_at_join = await group_lag(bus, "citybus-aggregation", watched_topics())
+    print(f"\nsecond worker joined with publishing {'done' if publishing.done() else 'running'}, lag {lag_at_join}")
+    assert not publishing.done() or lag_at_join > 0, "the second worker should join while there is load"
     await publishing
+    # and events keep arriving once both share the partitions
+    await publish_history(bus, expected.add(contribution_history(200, seed=15, first_person=350_000)))
     await wait_caught_up(bus, workers=[first, second])
     statuses = [await status(w) for w in (first, second)]
     assert all(s["partitions"] for s in statuses), statuses  # both own some partitions

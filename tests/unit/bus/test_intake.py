@@ -23,7 +23,7 @@ def test_a_good_event_passes_as_a_domain_record():
 @pytest.mark.parametrize("value, code, words", [
     (GOOD[:25], "UNDECODABLE", "truncated"),
     (b"\x00\x01" + GOOD[2:], "UNDECODABLE", "expected c3 01"),
-    (b"{\"json\": true}", "UNDECODABLE", ""),
+    (b"{\"json\": true}", "UNDECODABLE", "expected c3 01"),
     (GOOD[:2] + b"\xde\xad\xbe\xef\x00\x00\x00\x00" + GOOD[10:], "UNKNOWN_SCHEMA", "fingerprint"),
     (encode("citybus.insurance.RetirementRequested", retirement()), "WRONG_TYPE", "RetirementRequested"),
     (encode("citybus.insurance.ContributionRecorded", contribution(resident_id="440301199001011235")),
@@ -42,5 +42,5 @@ def test_bad_bytes_are_refused_with_the_reason(value, code, words):
 
 def test_unknown_city_in_the_registry():
     bad = encode("citybus.insurance.ContributionRecorded", contribution(city="110000"))
-    assert check(bad, "city.110000.insurance.contributions").reason_code in ("UNKNOWN_CITY", "WRONG_CITY")
+    assert check(bad, "city.110000.insurance.contributions").reason_code == "UNKNOWN_CITY"
     assert check(bad).reason_code == "WRONG_CITY"
