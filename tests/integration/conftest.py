@@ -2,9 +2,14 @@
 Every test collected under this folder is marked `integration` (`pytest -m "not integration"` skips them)."""
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from citybus.kafka.local import LocalKafka
+from citybus.settings import settings
 
 _HERE = Path(__file__).parent
 
@@ -13,3 +18,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _HERE in Path(item.path).parents:
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture
+def cluster3_of_its_own(tmp_path: Path) -> Iterator[LocalKafka]:
+    """Three local KRaft nodes for one test that kills one of them (the session's three-node
+    cluster may already have lost a node to another test)."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        pytest.skip("three-node mode is the local jar cluster; an external cluster was given")
+    kafka = LocalKafka(tmp_path / "kafka3", settings().kafka_lib_dir, nodes=3, heap="512m")
+    kafka.up()
+    try:
+        yield kafka
+    finally:
+        kafka.down()

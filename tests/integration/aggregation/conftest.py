@@ -22,8 +22,8 @@ async def bus(kafka_bootstrap: str) -> str:
 async def workers(bus: str, tmp_path: Path) -> AsyncIterator[Callable[..., Worker]]:
     started: list[Worker] = []
 
-    def start(name: str = "w1") -> Worker:
-        worker = Worker(bus, tmp_path / name).start()
+    def start(name: str = "w1", *options: str) -> Worker:
+        worker = Worker(bus, tmp_path / name, None, *options).start()
         started.append(worker)
         return worker
 

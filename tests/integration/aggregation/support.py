@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from citybus.aggregation.service import BY_PERSON_TOPIC, INDEX_TOPIC, source_topics
 from citybus.catalog import default_catalog
@@ -28,11 +29,12 @@ GROUP = "citybus-aggregation"
 class Worker(ServiceProcess):
     """`citybus serve aggregation --web-port P` with its own data dir, in its own session."""
 
-    def __init__(self, bootstrap: str, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, bootstrap: str, data_dir: Path, port: int | None = None, *options: str) -> None:
         port = port or free_port()
         env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "CITYBUS_DATA_DIR": str(data_dir),
                "CITYBUS_LOG_LEVEL": "INFO"}
-        super().__init__(f"worker-{port}", ["serve", "aggregation", "--web-port", str(port)], env, data_dir, port)
+        super().__init__(f"worker-{port}", ["serve", "aggregation", "--web-port", str(port), *options], env,
+                         data_dir, port)
         self.bootstrap = bootstrap
         self.data_dir = data_dir
 
@@ -80,7 +82,10 @@ async def wait_caught_up(bootstrap: str, timeout: float = 240.0, workers: Iterab
     while zeros < 2:
         for worker in workers:
             assert worker.proc is not None and worker.proc.poll() is None, f"worker exited:\n{worker.tail()}"
-        lag = await group_lag(bootstrap, GROUP, watched_topics())
+        try:
+            lag = await group_lag(bootstrap, GROUP, watched_topics())
+        except KafkaError:  # e.g. a broker just lost: its metadata still names it for a while
+            lag = -1
         zeros = zeros + 1 if lag == 0 else 0
         assert loop.time() < deadline, f"still {lag} events behind after {timeout:.0f}s"
         await asyncio.sleep(1.0)

@@ -89,7 +89,7 @@ async def test_killed_worker_restarts_without_loss_or_double_counting(bus, worke
 async def test_two_workers_share_the_partitions_and_answer_for_every_person(bus, workers):
     # the second worker joins while the first is busy with the load: a rebalance mid-stream, the
     # newcomer restoring its partitions from the changelog while events keep arriving
-    first = workers("a")
+    first = workers("a", "--max-records", "100")  # small batches: still busy when the second one has joined
     await first.wait_ready()
     expected = Expected()
     publishing = asyncio.create_task(

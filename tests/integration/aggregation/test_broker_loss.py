@@ -3,40 +3,22 @@ and maybe the group's coordinator move; the worker carries on and no event is lo
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from citybus.catalog import default_catalog
 from citybus.kafka.local import LocalKafka
 from citybus.kafka.offsets import group_lag
 from citybus.kafka.topics import apply_topics
-from citybus.settings import settings
 from citybus.simulate import contribution_history, publish_history
 
 from tests.unit.domain.contributions.reference import reference_figures
 
 from .support import GROUP, Expected, Worker, check_http, latest_summaries, wait_caught_up, watched_topics
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS")), reason="three-node mode is the local jar cluster"),
-]
 
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[LocalKafka]:
-    kafka = LocalKafka(tmp_path / "kafka3", settings().kafka_lib_dir, nodes=3, heap="512m")
-    kafka.up()
-    try:
-        yield kafka
-    finally:
-        kafka.down()
-
-
-async def test_a_broker_lost_mid_stream_loses_and_doubles_nothing(cluster: LocalKafka, tmp_path: Path) -> None:
+async def test_a_broker_lost_mid_stream_loses_and_doubles_nothing(cluster3_of_its_own: LocalKafka,
+                                                                  tmp_path: Path) -> None:
+    cluster = cluster3_of_its_own
     bootstrap = cluster.running().bootstrap
     await apply_topics(bootstrap, default_catalog())
     worker = Worker(bootstrap, tmp_path / "worker").start()

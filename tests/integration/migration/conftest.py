@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -128,18 +129,24 @@ class MigrationRig:
             self.processes.pop(name)
 
 
-@pytest.fixture(scope="module")
-def rig(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigrationRig]:
-    asyncio.run(apply_topics(kafka_bootstrap, default_catalog()))
-    base = tmp_path_factory.mktemp("migration")
+@contextlib.contextmanager
+def running_rig(bootstrap: str, base: Path) -> Iterator[MigrationRig]:
+    """The catalog's topics on `bootstrap`, the simulated cities and one orchestrator; all stopped after."""
+    asyncio.run(apply_topics(bootstrap, default_catalog()))
     logs = base / "logs"
     logs.mkdir()
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "CITYBUS_WORKING_DAY": WORKING_DAY,
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "CITYBUS_WORKING_DAY": WORKING_DAY,
            "CITYBUS_DATA_DIR": str(base / "data"), "CITYBUS_LOG_LEVEL": "WARNING"}
-    rig = MigrationRig(kafka_bootstrap, base / "data", free_port(), env, logs)
+    rig = MigrationRig(bootstrap, base / "data", free_port(), env, logs)
     try:
         rig.start_cities()
         rig.start_orchestrator()
         yield rig
     finally:
         rig.stop()
+
+
+@pytest.fixture(scope="module")
+def rig(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigrationRig]:
+    with running_rig(kafka_bootstrap, tmp_path_factory.mktemp("migration")) as rig:
+        yield rig

@@ -1,0 +1,48 @@
+"""The orchestrator and the simulated cities on three brokers, one SIGKILLed while a hundred
+migrations are under way (with lost, late, duplicated and refused replies): every migration
+still ends, and every relation is held by exactly one city."""
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+
+from citybus.kafka.local import LocalKafka
+
+from .conftest import running_rig
+from .test_migration_service import CITIES, PERSON_SCOPES, assert_invariant, in_progress, person, post, wait_final
+
+
+def test_a_broker_lost_mid_run_leaves_every_relation_in_one_city(cluster3_of_its_own: LocalKafka,
+                                                                 tmp_path: Path) -> None:
+    rng = random.Random(4242)
+    requests = []
+    for index in range(100):
+        from_city, to_city = rng.sample(CITIES, 2)
+        requests.append({"subject_type": "PERSON", "subject_id": person(rng), "from_city": from_city,
+                         "to_city": to_city, "scopes": rng.sample(PERSON_SCOPES, rng.randint(1, 4)),
+                         "migration_id": f"loss-{index}-{uuid.uuid4().hex[:6]}"})
+    ids = [r["migration_id"] for r in requests]
+    with running_rig(cluster3_of_its_own.running().bootstrap, tmp_path) as rig:
+        async def post_all() -> None:
+            async with aiohttp.ClientSession() as session:
+                for start in range(0, len(requests), 20):
+                    answers = await asyncio.gather(*(post(session, rig.url, r) for r in requests[start:start + 20]))
+                    assert all(status == 202 for status, _ in answers), answers
+
+        asyncio.run(post_all())
+        deadline = time.monotonic() + 60
+        while (left := asyncio.run(in_progress(rig.url, ids))) > len(ids) - 5:
+            assert time.monotonic() < deadline, "no migration became final"
+            time.sleep(0.2)
+        assert left > 10, f"the broker should be lost mid-run ({left} in progress)"
+        cluster3_of_its_own.kill_node(0)
+        views = asyncio.run(wait_final(rig.url, ids, timeout=240))
+        assert {v["status"] for v in views.values()} <= {"COMPLETED", "PARTIAL", "FAILED"}
+        for name, process in rig.processes.items():
+            assert process.poll() is None, f"{name} exited when the broker was lost: see {rig.logs}"
+        assert_invariant(rig, views)
