@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from citybus.aggregation.service import BY_PERSON_TOPIC, INDEX_TOPIC, source_topics
@@ -22,6 +21,8 @@ from citybus.kafka.local import free_port
 from citybus.kafka.offsets import group_lag
 from citybus.simulate.contributions import CONTRIBUTION, SimulatedEvent
 from tests.unit.domain.contributions.reference import reference_figures
+
+from ..records import read_to_end
 
 GROUP = "citybus-aggregation"
 
@@ -150,27 +151,7 @@ async def check_http(urls: list[str], expected: Expected) -> int:
 
 async def read_topic(bootstrap: str, topic: str) -> list[Any]:
     """Every record of `topic` from the beginning to the current end."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        if not partitions:
-            await consumer._client.force_metadata_update()  # noqa: SLF001
-            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        out = []
-        remaining = {tp for tp in partitions if ends[tp] > 0}
-        while remaining:
-            batches = await consumer.getmany(timeout_ms=1000)
-            for tp, messages in batches.items():
-                out += messages
-                if messages and messages[-1].offset + 1 >= ends[tp]:
-                    remaining.discard(tp)
-        return out
-    finally:
-        await consumer.stop()
+    return await read_to_end(bootstrap, [topic])
 
 
 async def latest_summaries(bootstrap: str) -> dict[tuple[str, str], dict]:

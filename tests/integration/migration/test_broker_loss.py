@@ -9,12 +9,10 @@ import time
 import uuid
 from pathlib import Path
 
-import aiohttp
-
 from citybus.kafka.local import LocalKafka
 
 from .conftest import running_rig
-from .test_migration_service import CITIES, PERSON_SCOPES, assert_invariant, in_progress, person, post, wait_final
+from .test_migration_service import CITIES, PERSON_SCOPES, assert_invariant, in_progress, person, post_all, wait_final
 
 
 def test_a_broker_lost_mid_run_leaves_every_relation_in_one_city(cluster3_of_its_own: LocalKafka,
@@ -28,13 +26,7 @@ def test_a_broker_lost_mid_run_leaves_every_relation_in_one_city(cluster3_of_its
                          "migration_id": f"loss-{index}-{uuid.uuid4().hex[:6]}"})
     ids = [r["migration_id"] for r in requests]
     with running_rig(cluster3_of_its_own.running().bootstrap, tmp_path) as rig:
-        async def post_all() -> None:
-            async with aiohttp.ClientSession() as session:
-                for start in range(0, len(requests), 20):
-                    answers = await asyncio.gather(*(post(session, rig.url, r) for r in requests[start:start + 20]))
-                    assert all(status == 202 for status, _ in answers), answers
-
-        asyncio.run(post_all())
+        asyncio.run(post_all(rig.url, requests))
         deadline = time.monotonic() + 60
         while (left := asyncio.run(in_progress(rig.url, ids))) > len(ids) - 5:
             assert time.monotonic() < deadline, "no migration became final"

@@ -10,7 +10,7 @@ import uuid
 
 import aiohttp
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from citybus.bus.publisher import CityPublisher, city_producer
 from citybus.catalog import default_catalog
@@ -21,6 +21,7 @@ from citybus.domain.ids import enterprise_id_check_char, resident_id_check_char
 from citybus.domain.migration import MigrationRequested
 from citybus.migration.wire import CLAIMS_TOPIC, request_out
 
+from ..records import read_to_end
 from .conftest import REFUSED_AT_CLEARANCE, MigrationRig
 
 CITIES = sorted(default_catalog().city_codes)
@@ -80,27 +81,15 @@ async def in_progress(url: str, ids: list[str]) -> int:
 
 
 async def read_topic(bootstrap: str, topics: list[str]) -> list:
-    """Every record of `topics` from the beginning up to their end offsets now."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    try:
-        await consumer._client.force_metadata_update()  # noqa: SLF001
-        partitions = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
-        assert {tp.topic for tp in partitions} == set(topics), f"unknown topics: {topics}"
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        records = []
-        remaining = {tp for tp in partitions if ends[tp] > 0}
-        while remaining:
-            batches = await consumer.getmany(timeout_ms=1000)
-            for tp, messages in batches.items():
-                records += [m for m in messages if m.offset < ends[tp]]
-                if messages and messages[-1].offset + 1 >= ends[tp]:
-                    remaining.discard(tp)
-        return records
-    finally:
-        await consumer.stop()
+    return await read_to_end(bootstrap, topics)
+
+
+async def post_all(url: str, requests: list[dict]) -> None:
+    """POST every request, twenty at a time; each must be taken (202)."""
+    async with aiohttp.ClientSession() as session:
+        for start in range(0, len(requests), 20):
+            answers = await asyncio.gather(*(post(session, url, r) for r in requests[start:start + 20]))
+            assert all(status == 202 for status, _ in answers), answers
 
 
 def assert_invariant(rig: MigrationRig, views: dict[str, dict]) -> None:
@@ -131,13 +120,7 @@ def test_hundreds_of_migrations_survive_chaos_and_a_killed_orchestrator(rig: Mig
                     "to_city": to_city, "scopes": scopes}
         requests.append({**body, "migration_id": f"bulk-{index}-{uuid.uuid4().hex[:6]}"})
 
-    async def post_all() -> None:
-        async with aiohttp.ClientSession() as session:
-            for start in range(0, len(requests), 20):
-                answers = await asyncio.gather(*(post(session, rig.url, r) for r in requests[start:start + 20]))
-                assert all(status == 202 for status, _ in answers), answers
-
-    asyncio.run(post_all())
+    asyncio.run(post_all(rig.url, requests))
     ids = [r["migration_id"] for r in requests]
     deadline = time.monotonic() + 60
     while (before_kill := asyncio.run(in_progress(rig.url, ids))) > len(ids) - 10:

@@ -1,0 +1,31 @@
+"""Reading what is on the bus in tests: every record of some topics, up to their end offsets."""
+from __future__ import annotations
+
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+
+async def read_to_end(bootstrap: str, topics: list[str]) -> list[Any]:
+    """Every record of `topics` from the beginning up to their end offsets now (not until a quiet
+    poll: on a busy machine a first fetch can take longer than any pause)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()  # noqa: SLF001 - topics created after start
+        partitions = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
+        assert {tp.topic for tp in partitions} == set(topics), f"unknown topics among {topics}"
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records = []
+        remaining = {tp for tp in partitions if ends[tp] > 0}
+        while remaining:
+            batches = await consumer.getmany(timeout_ms=1000)
+            for tp, messages in batches.items():
+                records += [m for m in messages if m.offset < ends[tp]]
+                if messages and messages[-1].offset + 1 >= ends[tp]:
+                    remaining.discard(tp)
+        return records
+    finally:
+        await consumer.stop()
