@@ -95,16 +95,16 @@ class Aggregator:
         if record.topic == BY_PERSON_TOPIC:
             origin = origin_of(record)
             if origin is None:
-                return _rejection(record, "UNDECODABLE", f"{ORIGIN_HEADER} header: missing or not "
-                                                         "topic/partition/offset/timestamp")
+                return Rejection.of_record(record, "UNDECODABLE",
+                                           f"{ORIGIN_HEADER} header: missing or not topic/partition/offset/timestamp")
             record = origin
         outcome = self.intake.check(record.topic, record.partition, record.offset, record.key, record.value,
                                     list(record.headers or ()))
         if isinstance(outcome, Rejection):
             return outcome
         if record.key != outcome.value.resident_id.encode():
-            return _rejection(record, WRONG_KEY, f"key: must be the record's resident_id "
-                                                 f"{outcome.value.resident_id} (got {record.key!r})")
+            return Rejection.of_record(record, WRONG_KEY, f"key: must be the record's resident_id "
+                                                          f"{outcome.value.resident_id} (got {record.key!r})")
         return outcome.value, record
 
     async def _apply(self, person: PersonEvents[ConsumerRecord], stores: Stores, batch: Batch, send: Send,
@@ -123,7 +123,7 @@ class Aggregator:
             topic, request_key, value, headers = index_message(INDEX_TOPIC, book.issued[statement.request_id].statement)
             await send(topic, request_key, value, headers, partition_of(request_key, self.partitions))
         for rejected in outcome.rejected:
-            rejections.append(_rejection(rejected.origin, rejected.reason_code, rejected.reason))
+            rejections.append(Rejection.of_record(rejected.origin, rejected.reason_code, rejected.reason))
         if outcome.ledger_changed:
             batch.put(partition, LEDGER + key, ledger.to_bytes())
         if outcome.book_changed:
@@ -181,8 +181,3 @@ class Aggregator:
     def read_statement(self, request_id: str, stores: Stores) -> bytes | None:
         key = request_id.encode()
         return stores[partition_of(key, self.partitions)].get(STATEMENT + key)
-
-
-def _rejection(record: ConsumerRecord, reason_code: str, reason: str) -> Rejection:
-    return Rejection(record.topic, record.partition, record.offset, record.key, record.value,
-                     tuple(record.headers or ()), reason_code, reason)

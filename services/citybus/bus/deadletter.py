@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from citybus.codec import cloudevent_headers, encode
 from citybus.errors import CitybusError
@@ -34,6 +35,12 @@ class Rejection:
     def of(cls, error: CitybusError, *, topic: str, partition: int, offset: int, key: bytes | None,
            value: bytes | None, headers: Iterable[tuple[str, bytes | None]] = ()) -> Rejection:
         return cls(topic, partition, offset, key, value, tuple(headers), error.reason_code, str(error))
+
+    @classmethod
+    def of_record(cls, record: Any, reason_code: str, reason: str) -> Rejection:
+        """A consumed record (anything with topic, partition, offset, key, value, headers) refused."""
+        return cls(record.topic, record.partition, record.offset, record.key, record.value,
+                   tuple(record.headers or ()), reason_code, reason)
 
 
 def rejected_event(rejection: Rejection, service: str, now: datetime.datetime | None = None) -> dict:

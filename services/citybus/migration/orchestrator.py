@@ -213,8 +213,7 @@ class Orchestrator:
 
     async def _reject(self, sink: DeadLetterSink, record: ConsumerRecord, code: str, reason: str) -> None:
         self.rejected += 1
-        await sink.reject(Rejection(record.topic, record.partition, record.offset, record.key, record.value,
-                                    tuple(record.headers or ()), code, reason))
+        await sink.reject(Rejection.of_record(record, code, reason))
 
     async def _send_outcome(self, outcome: Outcome, send: Send, after: Batch | None = None) -> None:
         """Send what the saga decided; with `after`, its commands to cities only once the state is kept."""
