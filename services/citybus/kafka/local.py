@@ -231,35 +231,36 @@ def _reap(pids: list[int]) -> None:
 
 
 def wait_for_broker(bootstrap: str, expected_brokers: int = 1, timeout: float = 60.0, pids: list[int] | None = None) -> None:
-    """Block until the cluster's metadata lists `expected_brokers` brokers."""
+    """Block until every node's own metadata lists `expected_brokers` brokers."""
     import asyncio
     import logging
 
-    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka import AIOKafkaClient
 
     quiet = logging.getLogger("aiokafka")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)  # refused connections while it boots are expected
     try:
-        _wait(bootstrap, expected_brokers, timeout, pids, asyncio, AIOKafkaAdminClient)
+        _wait(bootstrap, expected_brokers, timeout, pids, asyncio, AIOKafkaClient)
     finally:
         quiet.setLevel(level)
 
 
-def _wait(bootstrap, expected_brokers, timeout, pids, asyncio, AIOKafkaAdminClient) -> None:  # noqa: ANN001
+def _wait(bootstrap, expected_brokers, timeout, pids, asyncio, AIOKafkaClient) -> None:  # noqa: ANN001
 
     async def brokers() -> int:
         """The fewest brokers any node lists: each node learns the others' registrations on its own
-        time, and topics created while one of them lags could get fewer replicas than asked."""
+        time, and topics created while one of them lags could get fewer replicas than asked. A
+        client bootstrapped from one address reads that node's metadata (an admin client would
+        ask a node of its choosing)."""
         seen = []
         for address in bootstrap.split(","):
-            admin = AIOKafkaAdminClient(bootstrap_servers=address, request_timeout_ms=3000)
+            client = AIOKafkaClient(bootstrap_servers=address, request_timeout_ms=3000)
             try:
-                await admin.start()
-                cluster = await admin.describe_cluster()
-                seen.append(len(cluster.get("brokers", [])))
+                await client.bootstrap()
+                seen.append(len(client.cluster.brokers()))
             finally:
-                await admin.close()
+                await client.close()
         return min(seen)
 
     deadline = time.monotonic() + timeout

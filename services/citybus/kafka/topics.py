@@ -30,7 +30,7 @@ async def apply_topics(bootstrap: str, catalog: Catalog, dry_run: bool = False) 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
     await admin.start()
     try:
-        brokers = len((await admin.describe_cluster())["brokers"])
+        brokers = await _broker_count(admin)
         listed = set(await admin.list_topics())  # describe_topics alone would auto-create them
         wanted = [s.name for s in catalog.topics if s.name in listed]
         existing = {t["topic"]: t for t in (await admin.describe_topics(wanted) if wanted else [])
@@ -56,7 +56,7 @@ async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
     await admin.start()
     try:
-        brokers = len((await admin.describe_cluster())["brokers"])
+        brokers = await _broker_count(admin)
         listed = set(await admin.list_topics())
         missing = [s for s in specs if s.name not in listed]
         if missing:
@@ -65,6 +65,13 @@ async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
         return [s.name for s in missing]
     finally:
         await admin.close()
+
+
+async def _broker_count(admin: AIOKafkaAdminClient, reads: int = 3) -> int:
+    """The brokers of the cluster, the most of a few reads: each read asks a node of the admin
+    client's choosing, and a node whose metadata lags (a broker just started or restarted) lists
+    fewer; topics created on that count would keep fewer replicas than the catalog asks, for good."""
+    return max([len((await admin.describe_cluster())["brokers"]) for _ in range(reads)])
 
 
 async def _create(admin: AIOKafkaAdminClient, specs: list[TopicSpec], brokers: int) -> None:
