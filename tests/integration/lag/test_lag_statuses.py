@@ -36,8 +36,8 @@ async def test_a_stopped_group_turns_stop_then_ok_again_once_it_catches_up(kafka
         assert running.partitions[0].status is PartitionStatus.OK
 
         # the consumer goes away, the producer goes on
+        stopped_at = time.time()  # it stops polling at once; leaving the group may take a while longer
         await member.stop()
-        stopped_at = time.time()
         trail = []
         stopped = await sample_until(
             collector, group, lambda g: g.partitions[0].status is PartitionStatus.STOP,
