@@ -55,14 +55,9 @@ def medical_policies(catalog: Catalog) -> dict[str, MedicalPolicy]:
 def internal_topics(catalog: Catalog) -> list[TopicSpec]:
     """The service's own topics, shaped like the catalog's (partitions, replication)."""
     model = catalog.topic(DEADLETTER_TOPIC)
-
-    def spec(name: str, cleanup: str, retention_ms: int) -> TopicSpec:
-        return TopicSpec(name=name, record="", key="", partitions=model.partitions,
-                         replication_factor=model.replication_factor, min_insync_replicas=model.min_insync_replicas,
-                         retention_ms=retention_ms, cleanup_policy=cleanup, writers=(SERVICE,), readers=(SERVICE,))
-
-    return [spec(CHANGELOG_TOPIC, "compact", -1), spec(INDEX_TOPIC, "compact", -1),
-            spec(BY_PERSON_TOPIC, "delete", 7 * 24 * 3600 * 1000)]
+    return [model.internal(CHANGELOG_TOPIC, SERVICE, "compact", -1),
+            model.internal(INDEX_TOPIC, SERVICE, "compact", -1),
+            model.internal(BY_PERSON_TOPIC, SERVICE, "delete", 7 * 24 * 3600 * 1000)]
 
 
 async def serve(web_port: int, data_dir: Path | None = None, cache_persons: int = 20000,

@@ -42,6 +42,14 @@ class TopicSpec:
     def replicas(self, brokers: int) -> int:
         return max(1, min(self.replication_factor, brokers))
 
+    def internal(self, name: str, service: str, cleanup_policy: str, retention_ms: int) -> TopicSpec:
+        """A service's own topic (a changelog, a repartition or detour topic), with this topic's
+        partitions and replication, written and read by `service` alone."""
+        return TopicSpec(name=name, record="", key="", partitions=self.partitions,
+                         replication_factor=self.replication_factor, min_insync_replicas=self.min_insync_replicas,
+                         retention_ms=retention_ms, cleanup_policy=cleanup_policy, writers=(service,),
+                         readers=(service,))
+
 
 @dataclass(frozen=True)
 class ConsumerGroupLevel:

@@ -74,15 +74,10 @@ def input_topics(catalog: Catalog) -> list[str]:
 def internal_topics(catalog: Catalog) -> list[TopicSpec]:
     """The service's own topics, shaped like the catalog's (partitions, replication)."""
     model = catalog.topic(DEADLETTER_TOPIC)
-
-    def spec(name: str, cleanup: str, retention_ms: int) -> TopicSpec:
-        return TopicSpec(name=name, record="", key="", partitions=model.partitions,
-                         replication_factor=model.replication_factor, min_insync_replicas=model.min_insync_replicas,
-                         retention_ms=retention_ms, cleanup_policy=cleanup, writers=(SERVICE,), readers=(SERVICE,))
-
     week = 7 * 24 * 3600 * 1000
-    return [spec(CHANGELOG_TOPIC, "compact", -1), spec(CLAIMS_TOPIC, "delete", week),
-            spec(CLAIMED_TOPIC, "delete", week)]
+    return [model.internal(CHANGELOG_TOPIC, SERVICE, "compact", -1),
+            model.internal(CLAIMS_TOPIC, SERVICE, "delete", week),
+            model.internal(CLAIMED_TOPIC, SERVICE, "delete", week)]
 
 
 async def serve(web_port: int, data_dir: Path | None = None, policy: SagaPolicy | None = None) -> None:
