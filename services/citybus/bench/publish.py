@@ -85,7 +85,7 @@ async def _batch_baseline(ctx: BenchContext, sample: list[PreparedEvent], count:
 async def run_publish(ctx: BenchContext) -> None:
     conf = ctx.config
     records = list(history(conf.seed, conf.persons, conf.events))  # the city's own system made these: untimed
-    tune_gc()  # as `citybus publish` does: the records above frozen, young collections every 50,000
+    tune_gc()  # as `citybus publish` does: the records above frozen, young collections every 1,000,000
     sample: list[PreparedEvent] = []
     sent, seconds = await _publish(ctx, records, sample)
     del records

@@ -321,9 +321,16 @@ class StateWorker:
     def _sender(self, deliveries: list[asyncio.Future]) -> Send:
         producer = self.producer
         assert producer is not None
+        cluster = producer.client.cluster
 
         async def send(topic: str, key: bytes | None, value: bytes, headers: Sequence[tuple[str, bytes]] = (),
                        partition: int | None = None) -> None:
+            if partition is None and key is not None:
+                # the default partitioner's choice, from the remembered murmur2 (aiokafka's is pure
+                # Python and would hash every summary's key again)
+                known = cluster.partitions_for_topic(topic)
+                if known:
+                    partition = partition_of(key, len(known))
             deliveries.append(await producer.send(topic, value, key=key, headers=list(headers),
                                                   partition=partition))
 

@@ -14,6 +14,7 @@ import aiohttp
 from aiokafka.errors import KafkaError
 
 from citybus.aggregation.service import BY_PERSON_TOPIC, INDEX_TOPIC, source_topics
+from citybus.bus.publisher import default_partition
 from citybus.catalog import default_catalog
 from citybus.codec import decode
 from citybus.demo.processes import ServiceProcess
@@ -155,9 +156,12 @@ async def read_topic(bootstrap: str, topic: str) -> list[Any]:
 
 
 async def latest_summaries(bootstrap: str) -> dict[tuple[str, str], dict]:
-    """The last summary published per (resident, scheme)."""
+    """The last summary published per (resident, scheme); each must be in the partition Kafka's
+    default partitioner gives its key (a person's summaries stay in order for every consumer)."""
+    partitions = default_catalog().topic("bus.insurance.summaries").partitions
     latest = {}
     for message in await read_topic(bootstrap, "bus.insurance.summaries"):
+        assert message.partition == default_partition(message.key, partitions), message
         _, record = decode(message.value, "citybus.insurance.ContributionSummary")
         latest[(record["resident_id"], record["scheme"])] = record
     return latest

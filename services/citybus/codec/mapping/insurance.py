@@ -4,6 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from citybus.codec.mapping.builder import positional_builder
 from citybus.codec.mapping.time import millis
 from citybus.domain.contributions import (
     ContributionRecord, ContributionSummary, RetirementRequest, RetirementStatement, statement_json,
@@ -18,20 +19,14 @@ __all__ = [
 ]
 
 
+_contribution = positional_builder(ContributionRecord)  # once per contribution event: half the cost of __init__
+
+
 def contribution_from_avro(record: dict[str, Any]) -> ContributionRecord:
-    return ContributionRecord(
-        record_id=record["record_id"],
-        revision=record["revision"],
-        status=record["status"],
-        resident_id=record["resident_id"],
-        city=record["city"],
-        scheme=record["scheme"],
-        insured_kind=record["insured_kind"],
-        month=record["month"],
-        contribution_base=record["contribution_base"],
-        employer_amount=record["employer_amount"],
-        employee_amount=record["employee_amount"],
-        recorded_at=millis(record["recorded_at"]),
+    return _contribution(
+        record["record_id"], record["revision"], record["status"], record["resident_id"], record["city"],
+        record["scheme"], record["insured_kind"], record["month"], record["contribution_base"],
+        record["employer_amount"], record["employee_amount"], millis(record["recorded_at"]),
     )
 
 
