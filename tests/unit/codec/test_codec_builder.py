@@ -51,7 +51,13 @@ class Checked:
             raise ValueError("negative")
 
 
-@pytest.mark.parametrize("cls", [Mutable, NoSlots, Checked, tuple])
+@dataclasses.dataclass(frozen=True, slots=True)
+class Derived:
+    value: int
+    twice: int = dataclasses.field(init=False, default=0)
+
+
+@pytest.mark.parametrize("cls", [Mutable, NoSlots, Checked, Derived, tuple])
 def test_refuses_a_class_it_would_build_wrongly(cls):
     with pytest.raises(TypeError, match="frozen dataclass with slots"):
         positional_builder(cls)

@@ -18,11 +18,14 @@ T = TypeVar("T")
 
 def positional_builder(cls: type[T]) -> Callable[..., T]:
     """`build(*values)`: an instance of `cls` with its fields in declaration order, exactly as
-    `cls(*values)` makes it, for a frozen dataclass with slots and no `__post_init__`."""
+    `cls(*values)` makes it, for a frozen dataclass with slots whose every field is an
+    `__init__` argument, and no `__post_init__`."""
     params = getattr(cls, "__dataclass_params__", None)
-    if params is None or not params.frozen or "__slots__" not in cls.__dict__ or hasattr(cls, "__post_init__"):
-        raise TypeError(f"{cls.__name__}: a frozen dataclass with slots and no __post_init__ is needed")
-    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    if (params is None or not params.frozen or "__slots__" not in cls.__dict__ or hasattr(cls, "__post_init__")
+            or not all(f.init for f in dataclasses.fields(cls))):
+        raise TypeError(f"{cls.__name__}: a frozen dataclass with slots, every field in __init__ and no "
+                        "__post_init__ is needed")
+    names = [f.name for f in dataclasses.fields(cls)]
     scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
     scope.update({f"_set_{name}": cls.__dict__[name].__set__ for name in names})
     arguments = ", ".join(names)
