@@ -66,22 +66,18 @@ def serve_city(
 
 
 async def _run(runner, simulation) -> None:  # noqa: ANN001
+    from citybus.cities.ledger_file import QuietSnapshots
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
 
     async def snapshots() -> None:
-        # the snapshot is a readable copy (the journal is the record). Writing it blocks the
-        # replies (0.26 s at 80,000 relations), so it is written once the cities have been quiet
-        # for a second, never under load: written every 5 s under load, it put those stalls into
-        # the migrations' p99 (740 ms over a 60 s hold at 200/s, `citybus bench --only migration`)
-        handled = -1
+        quiet = QuietSnapshots(simulation.journal)  # never under load: see QuietSnapshots
         while not stop.is_set():
             await asyncio.sleep(1.0)
-            if runner.handled == handled:
-                simulation.journal.write_snapshot()  # nothing new since the last look: a no-op
-            handled = runner.handled
+            quiet.look(runner.handled)
 
     task = asyncio.create_task(snapshots())
     try:

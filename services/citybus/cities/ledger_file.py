@@ -14,7 +14,7 @@ from typing import Any
 
 from citybus.domain.migration import LedgerReply, RelationLedger
 
-__all__ = ["LedgerJournal", "JOURNAL", "SNAPSHOT"]
+__all__ = ["LedgerJournal", "QuietSnapshots", "JOURNAL", "SNAPSHOT"]
 
 JOURNAL = "ledger.jsonl"
 SNAPSHOT = "ledger.json"
@@ -103,3 +103,22 @@ class LedgerJournal:
 
     def known_anywhere(self, subject_id: str, scope: str, cities: Iterable[str]) -> bool:
         return any((city, subject_id, scope) in self.seen for city in cities)
+
+
+class QuietSnapshots:
+    """Writes the journal's snapshot only between bursts of work. Writing it blocks the replies
+    (0.26 s at 80,000 relations); rewritten every few seconds under load, those stalls were most
+    of the migrations' p99 (740 ms over a 60 s hold at 200/s, against 136 ms without them,
+    `citybus bench --only migration`). The runner looks every second: when nothing was handled
+    since the last look, the snapshot is written (a no-op when nothing changed since the last one)."""
+
+    def __init__(self, journal: LedgerJournal) -> None:
+        self.journal = journal
+        self._handled = -1
+
+    def look(self, handled: int) -> bool:
+        """`handled`: commands handled so far. True when the cities were quiet and it wrote."""
+        quiet, self._handled = handled == self._handled, handled
+        if quiet:
+            self.journal.write_snapshot()
+        return quiet

@@ -1,6 +1,7 @@
 """The adapter kit's promise (a command_id is answered once, the same way) and the simulated cities."""
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -9,7 +10,7 @@ import pytest
 
 from citybus.cities.kit import CityAdapter, JsonlReplies, Verdict
 from citybus.cities.runner import AdapterRunner
-from citybus.cities.ledger_file import LedgerJournal
+from citybus.cities.ledger_file import LedgerJournal, QuietSnapshots
 from citybus.cities.simulated import Chaos, RefusalRule, SimulatedCities
 from citybus.domain.migration import SendCommand, command_id_for
 from citybus.errors import ConfigurationError
@@ -88,6 +89,23 @@ def test_a_simulated_move_keeps_the_relation_in_one_city_and_reverts_undo_it(tmp
     assert LedgerJournal.read(tmp_path).holders(SUBJECT, "PENSION") == {"440300"}
     sim.journal.write_snapshot()
     assert (tmp_path / "ledger.json").exists()
+
+
+def test_the_snapshot_waits_until_nothing_was_handled_between_two_looks(tmp_path: Path) -> None:
+    journal = LedgerJournal(tmp_path)
+    journal.grant("440300", SUBJECT, "PENSION")
+    quiet = QuietSnapshots(journal)
+    snapshot = tmp_path / "ledger.json"
+    assert [quiet.look(n) for n in (3, 7, 12)] == [False, False, False]  # busy: commands keep coming
+    assert not snapshot.exists()
+    assert quiet.look(12) is True  # nothing since the last look
+    assert json.loads(snapshot.read_text()) == {"holdings": {"440300": [[SUBJECT, "PENSION"]]}}
+    journal.grant("442000", SUBJECT, "MEDICAL")
+    assert quiet.look(13) is False
+    assert "MEDICAL" not in snapshot.read_text()  # busy again: the old copy stays
+    assert quiet.look(13) is True
+    assert json.loads(snapshot.read_text())["holdings"]["442000"] == [[SUBJECT, "MEDICAL"]]
+    journal.close()
 
 
 def test_a_restarted_simulation_answers_resent_commands_the_same(tmp_path: Path) -> None:
