@@ -18,7 +18,8 @@ from aiokafka.structs import ConsumerRecord
 from citybus.catalog.model import TopicSpec
 from citybus.kafka.topics import ensure_topics
 from citybus.streams.store import Stores
-from citybus.streams.worker import Batch, Send, StateWorker, WorkerConfig, partition_of
+from citybus.streams.batch import Batch, Send, partition_of
+from citybus.streams.worker import StateWorker, WorkerConfig
 
 PARTITIONS = 3
 KEYS = 40

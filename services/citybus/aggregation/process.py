@@ -33,7 +33,7 @@ from citybus.bus import DeadLetterSink, Intake, Rejection
 from citybus.domain.contributions import MedicalPolicy, PersonLedger
 from citybus.streams.origin import ORIGIN_HEADER, forward_headers, origin_of
 from citybus.streams.store import Stores
-from citybus.streams.worker import Batch, Send, partition_of
+from citybus.streams.batch import Batch, Send, partition_of
 
 __all__ = ["Aggregator", "WRONG_KEY", "INDEX_TOPIC", "BY_PERSON_TOPIC", "ORIGIN_HEADER", "LEDGER", "BOOK",
            "STATEMENT"]

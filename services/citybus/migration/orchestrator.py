@@ -53,7 +53,7 @@ from citybus.migration.subjects import Outcome, SubjectSagas
 from citybus.migration.wire import CLAIMED_TOPIC, CLAIMS_TOPIC, forwarded, outbound, request_out
 from citybus.streams.origin import ORIGIN_HEADER, origin_of
 from citybus.streams.store import Stores
-from citybus.streams.worker import Batch, Send, partition_of
+from citybus.streams.batch import Batch, Send, partition_of
 
 __all__ = ["Orchestrator", "SAGAS", "INDEX", "MIGRATION_ID_TAKEN", "now_ms"]
 

@@ -51,81 +51,23 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
-from aiokafka.partitioner import murmur2
 from aiokafka.structs import ConsumerRecord
 
 from citybus.streams.assignor import Owners, routing_assignor
+from citybus.streams.batch import Batch, Processor, Send, partition_of
+from citybus.streams.restore import restore_changelog
 from citybus.streams.store import Stores
 
-__all__ = ["Batch", "Processor", "Send", "StateWorker", "Ticking", "WorkerConfig", "partition_of"]
+__all__ = ["StateWorker", "WorkerConfig"]
 
 log = logging.getLogger(__name__)
-
-# (topic, key, value, headers, partition or None) -> awaits enqueueing, not delivery
-Send = Callable[..., Awaitable[None]]
-
-
-_PARTITIONS_SEEN: dict[tuple[bytes, int], int] = {}
-_PARTITIONS_SEEN_LIMIT = 1 << 18  # keys remembered before the cache starts over (~40 MB at most)
-
-
-def partition_of(key: bytes, partitions: int) -> int:
-    """Where Kafka's default (Java, aiokafka) partitioner puts `key`. aiokafka's murmur2 is pure
-    Python (~4 us for an 18-byte id) and every event of a person asks again: remembered."""
-    found = _PARTITIONS_SEEN.get((key, partitions))
-    if found is None:
-        if len(_PARTITIONS_SEEN) >= _PARTITIONS_SEEN_LIMIT:
-            _PARTITIONS_SEEN.clear()
-        found = _PARTITIONS_SEEN[(key, partitions)] = (murmur2(key) & 0x7FFFFFFF) % partitions
-    return found
-
-
-@dataclass
-class Batch:
-    """What a processed batch changed: `state` is changelogged and stored, `local` only stored
-    (its input topic is its log), both as partition -> key -> value."""
-
-    state: dict[int, dict[bytes, bytes]] = field(default_factory=dict)
-    local: dict[int, dict[bytes, bytes]] = field(default_factory=dict)
-    # (topic, key, value, headers, partition): sent once `state` is changelogged and stored
-    after: list[tuple[str, bytes | None, bytes, Sequence[tuple[str, bytes]], int | None]] = field(
-        default_factory=list)
-
-    def put(self, partition: int, key: bytes, value: bytes) -> None:
-        self.state.setdefault(partition, {})[key] = value
-
-    def put_local(self, partition: int, key: bytes, value: bytes) -> None:
-        self.local.setdefault(partition, {})[key] = value
-
-    def send_after(self, topic: str, key: bytes | None, value: bytes, headers: Sequence[tuple[str, bytes]] = (),
-                   partition: int | None = None) -> None:
-        """Send this output only once the batch's state is durable (an action on a decision
-        that replaying the inputs would not make again, e.g. one taken on the clock)."""
-        self.after.append((topic, key, value, headers, partition))
-
-
-class Processor(Protocol):
-    async def process(self, records: Sequence[ConsumerRecord], stores: Stores, send: Send) -> Batch: ...
-
-    def forget(self, partitions: Iterable[int]) -> None:
-        """State of these partitions may change elsewhere now: drop what is cached of them."""
-
-
-class Ticking(Protocol):
-    """A processor that also acts on time (e.g. deadlines): `tick` runs every `tick_interval`
-    seconds under the worker's lock, between batches, on the partitions in `ready` (restored
-    and caught up with the input they had when assigned); its sends and state go through the
-    same order as a batch's (outputs, changelog, stores, `send_after` outputs), without commit."""
-
-    async def tick(self, ready: frozenset[int], stores: Stores, send: Send) -> Batch: ...
-
 
 @dataclass
 class WorkerConfig:
@@ -389,7 +331,9 @@ class StateWorker:
             self._generation += 1
             numbers = {tp.partition for tp in assigned}
             began = time.perf_counter()
-            restored = await self._restore(sorted(numbers))
+            restored = await restore_changelog(self.bootstrap, self.config.changelog, self.stores,
+                                               sorted(numbers))
+            self.restored_records += restored
             for tp in assigned:
                 if tp.topic in self.config.self_logged:
                     self.consumer.seek(tp, self.stores[tp.partition].position(tp.topic))
@@ -400,46 +344,6 @@ class StateWorker:
             self._assigned_once.set()
             log.info("partitions assigned: %s; %d changelog records restored in %.2fs",
                      sorted(numbers), restored, time.perf_counter() - began)
-
-    async def _restore(self, partitions: list[int]) -> int:
-        """Bring each partition's store up to the end of its changelog partition."""
-        if not partitions:
-            return 0
-        changelog = self.config.changelog
-        reader = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-                                  auto_offset_reset="earliest", fetch_max_bytes=64 * 1024 * 1024,
-                                  max_partition_fetch_bytes=16 * 1024 * 1024)
-        await reader.start()
-        try:
-            tps = [TopicPartition(changelog, p) for p in partitions]
-            reader.assign(tps)
-            ends = await reader.end_offsets(tps)
-            remaining = set()
-            for tp in tps:
-                store = self.stores.open(tp.partition)
-                start = store.position(changelog)
-                if start < ends[tp]:
-                    reader.seek(tp, start)
-                    remaining.add(tp)
-            restored = 0
-            while remaining:
-                fetched = await reader.getmany(*remaining, timeout_ms=500, max_records=50000)
-                for tp, records in fetched.items():
-                    records = [r for r in records if r.offset < ends[tp]]
-                    if not records:
-                        continue
-                    self.stores[tp.partition].write(((r.key, r.value) for r in records if r.value is not None),
-                                                    {changelog: records[-1].offset + 1})
-                    restored += len(records)
-                    if records[-1].offset + 1 >= ends[tp]:
-                        remaining.discard(tp)
-                for tp in list(remaining):  # compaction can leave the last offsets empty
-                    if await reader.position(tp) >= ends[tp]:
-                        remaining.discard(tp)
-            self.restored_records += restored
-            return restored
-        finally:
-            await reader.stop()
 
     # ---- for the web side ------------------------------------------------------------------
     def partition_of(self, key: bytes) -> int:

@@ -19,7 +19,7 @@ from citybus.domain.contributions import PersonLedger
 from citybus.simulate import WORKED_EXAMPLE_ID, WORKED_EXAMPLE_REQUEST
 from citybus.simulate.contributions import bad_events, worked_example
 from citybus.streams.store import Stores
-from citybus.streams.worker import Batch, partition_of
+from citybus.streams.batch import Batch, partition_of
 
 PARTITIONS = 6
 

@@ -18,7 +18,7 @@ from citybus.migration.orchestrator import INDEX, MIGRATION_ID_TAKEN, SAGAS, Orc
 from citybus.migration.subjects import SubjectSagas
 from citybus.migration.wire import CLAIMED_TOPIC, CLAIMS_TOPIC, request_out
 from citybus.streams.store import Stores
-from citybus.streams.worker import Batch, partition_of
+from citybus.streams.batch import Batch, partition_of
 
 POLICY = SagaPolicy(max_attempts=2, working_day_ms=100, known_cities=frozenset({"440300", "442000"}))
 PERSON = "44030119850607123" + resident_id_check_char("44030119850607123")

@@ -8,7 +8,7 @@ from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from citybus.streams.assignor import Owners, routing_assignor
 from citybus.streams.store import PartitionStore, Stores
-from citybus.streams.worker import partition_of
+from citybus.streams.batch import partition_of
 
 
 def test_values_and_positions_are_written_together_and_survive_reopening(tmp_path):

@@ -1,0 +1,48 @@
+"""Restoring partition stores from their changelog before a worker applies any event to them."""
+from __future__ import annotations
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from citybus.streams.store import Stores
+
+__all__ = ["restore_changelog"]
+
+
+async def restore_changelog(bootstrap: str, changelog: str, stores: Stores, partitions: list[int]) -> int:
+    """Bring each partition's store up to the end of its changelog partition (from the position
+    the store last wrote: all of it on an empty disk); the records read."""
+    if not partitions:
+        return 0
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                              auto_offset_reset="earliest", fetch_max_bytes=64 * 1024 * 1024,
+                              max_partition_fetch_bytes=16 * 1024 * 1024)
+    await reader.start()
+    try:
+        tps = [TopicPartition(changelog, p) for p in partitions]
+        reader.assign(tps)
+        ends = await reader.end_offsets(tps)
+        remaining = set()
+        for tp in tps:
+            store = stores.open(tp.partition)
+            start = store.position(changelog)
+            if start < ends[tp]:
+                reader.seek(tp, start)
+                remaining.add(tp)
+        restored = 0
+        while remaining:
+            fetched = await reader.getmany(*remaining, timeout_ms=500, max_records=50000)
+            for tp, records in fetched.items():
+                records = [r for r in records if r.offset < ends[tp]]
+                if not records:
+                    continue
+                stores[tp.partition].write(((r.key, r.value) for r in records if r.value is not None),
+                                           {changelog: records[-1].offset + 1})
+                restored += len(records)
+                if records[-1].offset + 1 >= ends[tp]:
+                    remaining.discard(tp)
+            for tp in list(remaining):  # compaction can leave the last offsets empty
+                if await reader.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+        return restored
+    finally:
+        await reader.stop()
