@@ -22,6 +22,7 @@ from citybus.errors import ConfigurationError
 from citybus.kafka.local import LocalKafka
 from citybus.kafka.topics import apply_topics
 from citybus.settings import settings
+from citybus.streams.runtime import tune_gc
 
 __all__ = ["run_bench"]
 
@@ -57,6 +58,10 @@ async def run_bench(config: BenchConfig, out: Path, command: str) -> dict:
                      "size": {"persons": config.persons, "events": config.events, "seed": config.seed},
                      "machine": machine(), "versions": versions(config.quix_python)}
     started = time.perf_counter()
+    # the bench process's own readers (the bare-consumer baseline, the status watcher) collect
+    # garbage as the services do, whichever benchmarks run (the publish benchmark tunes it
+    # again once its records are built, to freeze them)
+    tune_gc()
     ctx: BenchContext | None = None
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
