@@ -113,9 +113,6 @@ class Orchestrator:
             await self._send_outcome(outcome, send)
         for key, partition in touched.items():
             batch.put(partition, SAGAS + key, self._subjects[key].to_bytes())
-        for migration_id, subject_id in self._claims.items():
-            batch.put(partition_of(migration_id.encode(), self.partitions), INDEX + migration_id.encode(),
-                      subject_id.encode())
         if len(self._subjects) > _CACHE:  # keep what the stores may not have yet
             keep = self._last_touched | touched.keys()
             self._subjects = {k: v for k, v in self._subjects.items() if k in keep}
@@ -180,7 +177,7 @@ class Orchestrator:
         """Start a saga once its migration_id is claimed for its subject (see the module doc)."""
         migration_id, subject_id = request.migration_id, request.subject_id
         if stage == CLAIMS_TOPIC:  # this worker owns the id's partition: record.partition
-            if not await self._claim(migration_id, subject_id, record.partition, stores, sink, origin):
+            if not await self._claim(migration_id, subject_id, record.partition, stores, sink, origin, batch):
                 return None
             topic, key, value, headers = forwarded(origin, CLAIMED_TOPIC, subject_id.encode())
             batch.send_after(topic, key, value, headers, origin.partition)
@@ -192,19 +189,20 @@ class Orchestrator:
             if home not in stores:  # another worker owns the id: claim it there first
                 await send(*forwarded(origin, CLAIMS_TOPIC, migration_id.encode()), home)
                 return None
-            if not await self._claim(migration_id, subject_id, home, stores, sink, origin):
+            if not await self._claim(migration_id, subject_id, home, stores, sink, origin, batch):
                 return None
         return subject.on_request(request, self.policy)
 
     async def _claim(self, migration_id: str, subject_id: str, home: int, stores: Stores, sink: DeadLetterSink,
-                     origin: ConsumerRecord) -> bool:
-        """Claim `migration_id` for `subject_id` in its partition `home`; False (dead-lettered) when
-        it is another subject's."""
+                     origin: ConsumerRecord, batch: Batch) -> bool:
+        """Claim `migration_id` for `subject_id` in its partition `home` (kept with the batch's
+        state); False (dead-lettered) when it is another subject's."""
         holder = self._claims.get(migration_id) or self._last_claims.get(migration_id)
         if holder is None:
             holder = self.subject_of(migration_id, stores, home)
         if holder is None:
             self._claims[migration_id] = subject_id
+            batch.put(home, INDEX + migration_id.encode(), subject_id.encode())
         elif holder != subject_id:
             await self._reject(sink, origin, MIGRATION_ID_TAKEN,
                                f"migration_id: {migration_id} is already the migration of another subject")

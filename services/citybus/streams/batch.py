@@ -7,12 +7,12 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from aiokafka.partitioner import murmur2
+from aiokafka.partitioner import DefaultPartitioner, murmur2
 from aiokafka.structs import ConsumerRecord
 
 from citybus.streams.store import Stores
 
-__all__ = ["Batch", "Processor", "Send", "Ticking", "partition_of"]
+__all__ = ["Batch", "Processor", "Send", "Ticking", "partition_of", "remembered_partitioner"]
 
 # (topic, key, value, headers, partition or None) -> awaits enqueueing, not delivery
 Send = Callable[..., Awaitable[None]]
@@ -31,6 +31,14 @@ def partition_of(key: bytes, partitions: int) -> int:
             _PARTITIONS_SEEN.clear()
         found = _PARTITIONS_SEEN[(key, partitions)] = (murmur2(key) & 0x7FFFFFFF) % partitions
     return found
+
+
+def remembered_partitioner(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+    """aiokafka's default partitioner (a producer's `partitioner=`) with `partition_of`'s
+    remembered murmur2: the same partition for a key, without hashing it again per send."""
+    if key is None:
+        return DefaultPartitioner()(key, all_partitions, available)
+    return all_partitions[partition_of(key, len(all_partitions))]
 
 
 @dataclass

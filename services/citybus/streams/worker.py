@@ -61,7 +61,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.structs import ConsumerRecord
 
 from citybus.streams.assignor import Owners, routing_assignor
-from citybus.streams.batch import Batch, Processor, Send, partition_of
+from citybus.streams.batch import Batch, Processor, Send, partition_of, remembered_partitioner
 from citybus.streams.restore import restore_changelog
 from citybus.streams.store import Stores
 
@@ -122,7 +122,9 @@ class StateWorker:
     async def start(self) -> None:
         self.producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, linger_ms=self.config.linger_ms,
-            max_batch_size=1024 * 1024, max_request_size=8 * 1024 * 1024)
+            max_batch_size=1024 * 1024, max_request_size=8 * 1024 * 1024,
+            # aiokafka's murmur2 is pure Python: a summary's key would be hashed again per send
+            partitioner=remembered_partitioner)
         await self.producer.start()
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, group_id=self.config.group, enable_auto_commit=False,
@@ -263,16 +265,9 @@ class StateWorker:
     def _sender(self, deliveries: list[asyncio.Future]) -> Send:
         producer = self.producer
         assert producer is not None
-        cluster = producer.client.cluster
 
         async def send(topic: str, key: bytes | None, value: bytes, headers: Sequence[tuple[str, bytes]] = (),
                        partition: int | None = None) -> None:
-            if partition is None and key is not None:
-                # the default partitioner's choice, from the remembered murmur2 (aiokafka's is pure
-                # Python and would hash every summary's key again)
-                known = cluster.partitions_for_topic(topic)
-                if known:
-                    partition = partition_of(key, len(known))
             deliveries.append(await producer.send(topic, value, key=key, headers=list(headers),
                                                   partition=partition))
 

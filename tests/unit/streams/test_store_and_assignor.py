@@ -8,7 +8,7 @@ from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from citybus.streams.assignor import Owners, routing_assignor
 from citybus.streams.store import PartitionStore, Stores
-from citybus.streams.batch import partition_of
+from citybus.streams.batch import partition_of, remembered_partitioner
 
 
 def test_values_and_positions_are_written_together_and_survive_reopening(tmp_path):
@@ -40,6 +40,13 @@ def test_partition_of_is_kafkas_default_partitioner():
     # the values Java's murmur2 partitioner gives (kafka-clients Utils.murmur2, 6 partitions)
     assert [partition_of(k, 6) for k in (b"a", b"110101199001011237", b"")] == [
         (_java_murmur2(k) & 0x7FFFFFFF) % 6 for k in (b"a", b"110101199001011237", b"")]
+
+
+def test_the_producers_partitioner_places_keys_as_javas_and_spreads_unkeyed_records():
+    keys = (b"a", b"110101199001011237", b"440301196001010051")
+    assert [remembered_partitioner(k, [0, 1, 2, 3, 4, 5], [0, 1]) for k in keys] == [
+        (_java_murmur2(k) & 0x7FFFFFFF) % 6 for k in keys]  # unavailable partitions do not move a key
+    assert {remembered_partitioner(None, [0, 1, 2, 3, 4, 5], [2, 4]) for _ in range(200)} == {2, 4}
 
 
 def _java_murmur2(data: bytes) -> int:  # a transcription of kafka-clients Utils.murmur2, independent of aiokafka
