@@ -45,8 +45,10 @@ async def test_a_stopped_group_turns_stop_then_ok_again_once_it_catches_up(kafka
         assert stopped.status is GroupStatus.ERR
         assert stopped.active is False
         assert "no commit" in stopped.partitions[0].reason and "no members" in stopped.partitions[0].reason
-        # not before the window has seen the commit frozen for WINDOW samples
-        assert len(trail) >= WINDOW
+        # not before the window has seen the commit frozen for WINDOW samples: all of them after
+        # the stop but the sample that found it running, which may already hold the last commit
+        # (it failed once as >= WINDOW on a busy machine: 4 samples after the stop)
+        assert len(trail) >= WINDOW - 1
 
         after = [r.group(group) for r in trail]
         assert len({g.partitions[0].committed for g in after}) == 1, "the stopped group's offset moved"
