@@ -62,7 +62,18 @@ def encode_ledger(resident_id: str, records: dict[RecordKey, StoredRecord]) -> b
         struct.pack(f"<{n}Q", *bases),
         struct.pack(f"<{n}Q", *employees),
     ))
-    return bytes((STATE_VERSION,)) + zlib.compress(body, _LEVEL)
+    return bytes((STATE_VERSION,)) + _compress(body)
+
+
+def _compress(body: bytes) -> bytes:
+    """zlib at _LEVEL with a window no larger than the body and a hash table to match: a window
+    beyond the body finds no more matches (measured: 163 B for a 614 B body either way, 1,969
+    vs 1,971 B at 13.7 KB), but the compressor's state is ~3 KiB instead of ~260 KiB, and
+    allocating and clearing that cost 5-45 us per call (45 where the allocator hands it out by
+    mmap): most of an encode at 10 records. The decoder reads any window."""
+    wbits = min(15, max(9, (len(body) - 1).bit_length()))
+    compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, wbits, max(1, wbits - 7))
+    return compressor.compress(body) + compressor.flush()
 
 
 class _Reader:

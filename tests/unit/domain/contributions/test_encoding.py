@@ -1,3 +1,5 @@
+import zlib
+
 import pytest
 
 from citybus.domain.contributions import SCHEMES, PersonLedger
@@ -56,3 +58,13 @@ def test_a_non_ascii_record_id_round_trips():
 def test_undecodable_state_raises_a_citybus_error(data):
     with pytest.raises(CitybusError, match="ledger state"):
         PersonLedger.from_bytes(data)
+
+
+def test_state_written_with_the_default_zlib_window_still_decodes():
+    """Changelogs and stores written before the window was sized to the body hold zlib streams
+    with the default 32 KiB window: a restarted worker must read them as they are."""
+    ledger = working_life()
+    body = zlib.decompress(ledger.to_bytes()[1:])
+    old_style = ledger.to_bytes()[:1] + zlib.compress(body, 1)
+    assert old_style != ledger.to_bytes()
+    assert PersonLedger.from_bytes(old_style) == ledger
