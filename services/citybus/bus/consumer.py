@@ -1,43 +1,55 @@
-"""A consume loop for processes that are not Faust apps (city adapters, tools).
+"""A consume loop for processes that are not stream workers (the city adapters, tools).
 
 Every event passes the intake; a rejection goes to `bus.deadletter` and the loop commits past
-it. Offsets are committed only after the handler and the dead letters of a batch are done, so
-a crash redelivers (handlers are idempotent) and never skips.
+it. A batch's offsets are committed only once everything the handler and the dead letters of
+that batch sent through `send` is on the broker, so a crash redelivers (handlers are
+idempotent) and never loses an answer or a dead letter. That wait is off the loop's path: a
+batch's sends are awaited, and its offsets handed to `PacedCommits`, while the next batch is
+handled (batches settle one at a time, in order).
 """
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from citybus.bus.deadletter import DeadLetterSink, Rejection
 from citybus.bus.intake import Accepted, Intake
+from citybus.kafka.commits import COMMIT_INTERVAL_S, PacedCommits
 
-__all__ = ["GuardedConsumer", "producer_send"]
+__all__ = ["GuardedConsumer", "Handler", "Send"]
 
-Handler = Callable[[Accepted], Awaitable[None]]
+log = logging.getLogger(__name__)
 
-
-def producer_send(producer: AIOKafkaProducer):  # noqa: ANN201 - the Send protocol
-    async def send(topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]) -> object:
-        return await producer.send(topic, value, key=key, headers=headers)
-
-    return send
+# (topic, key, value, headers) -> awaits enqueueing; the batch is committed once it is delivered
+Send = Callable[[str, bytes | None, bytes, Sequence[tuple[str, bytes]]], Awaitable[None]]
+Handler = Callable[[Accepted, Send], Awaitable[None]]
 
 
 class GuardedConsumer:
     def __init__(self, bootstrap: str, topics: Iterable[str], group_id: str, intake: Intake,
-                 deadletters: DeadLetterSink, handler: Handler, **consumer_options: object) -> None:
+                 producer: AIOKafkaProducer, handler: Handler, *, service: str,
+                 commit_interval_s: float = COMMIT_INTERVAL_S, **consumer_options: object) -> None:
         self.topics = list(topics)
         self.intake = intake
-        self.deadletters = deadletters
+        self.producer = producer
         self.handler = handler
+        self.deadletters = DeadLetterSink(self.send, service)
         self.consumer = AIOKafkaConsumer(
             *self.topics, bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False,
             auto_offset_reset="earliest", **consumer_options)
+        self.commits = PacedCommits(self._commit, commit_interval_s)
         self.processed = 0
         self.rejected = 0
+        self._deliveries: list[asyncio.Future] = []
+        self._settling: asyncio.Task | None = None
+
+    async def send(self, topic: str, key: bytes | None, value: bytes,
+                   headers: Sequence[tuple[str, bytes]] = ()) -> None:
+        self._deliveries.append(await self.producer.send(topic, value, key=key, headers=list(headers)))
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.consumer.start()
@@ -47,10 +59,35 @@ class GuardedConsumer:
                 for messages in batches.values():
                     for message in messages:
                         await self._one(message)
+                await self._settled()  # the batch before this one
                 if batches:
-                    await self.consumer.commit()
+                    deliveries, self._deliveries = self._deliveries, []
+                    offsets = {tp: messages[-1].offset + 1 for tp, messages in batches.items() if messages}
+                    self._settling = asyncio.create_task(self._settle(deliveries, offsets))
+                else:
+                    await self.commits.flush_if_due()
+            await self._settled()
+            await self.commits.flush()
         finally:
+            if self._settling is not None:  # stopped by an error: that batch is replayed, not committed
+                self._settling.cancel()
             await self.consumer.stop()
+
+    async def _settled(self) -> None:
+        task, self._settling = self._settling, None
+        if task is not None:
+            await task  # a failed delivery is raised here and stops the loop: nothing is committed past it
+
+    async def _settle(self, deliveries: list[asyncio.Future], offsets: dict[TopicPartition, int]) -> None:
+        await asyncio.gather(*deliveries)
+        await self.commits.done(offsets)
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        try:
+            await self.consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # the partitions moved at a rebalance: their new owner replays from the last commit
+            log.warning("commit refused (%s); the partitions' new owner replays from the last commit", exc)
 
     async def _one(self, message) -> None:  # noqa: ANN001 - aiokafka ConsumerRecord
         outcome = self.intake.check(message.topic, message.partition, message.offset, message.key,
@@ -59,5 +96,5 @@ class GuardedConsumer:
             await self.deadletters.reject(outcome)
             self.rejected += 1
             return
-        await self.handler(outcome)
+        await self.handler(outcome, self.send)
         self.processed += 1

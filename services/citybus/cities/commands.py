@@ -59,9 +59,9 @@ def serve_city(
     group = "citybus-cities" if all_cities else f"citybus-city-{'-'.join(codes)}"
     runner = AdapterRunner(simulation.adapters(), resolve_bootstrap(), group, simulation.delivery)
     console.print(f"simulated cities {', '.join(codes)} (group {group}, ledger {directory})", highlight=False)
-    from citybus.streams.runtime import tune_gc
+    from citybus.streams.runtime import tune_gc_for_latency
 
-    tune_gc()  # many short-lived objects per command, few cycles (see citybus.streams.runtime)
+    tune_gc_for_latency()  # on every migration's path: short collector pauses (see citybus.streams.runtime)
     asyncio.run(_run(runner, simulation))
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 
-from citybus.bus import Accepted, DeadLetterSink, default_intake
-from citybus.bus.consumer import GuardedConsumer, producer_send
+from citybus.bus import Accepted, default_intake
+from citybus.bus.consumer import GuardedConsumer, Send
 from citybus.bus.publisher import city_producer
 from citybus.catalog import default_catalog
 from citybus.cities.kit import CityAdapter
@@ -56,7 +56,7 @@ class AdapterRunner:
             self._producer = producer
             consumer = GuardedConsumer(
                 self.bootstrap, [f"city.{code}.commands" for code in self.adapters], self.group_id,
-                default_intake(), DeadLetterSink(producer_send(producer), self.service), self._handle,
+                default_intake(), producer, self._handle, service=self.service,
                 fetch_min_bytes=1, fetch_max_wait_ms=100)
             await consumer.run(stop)
             for task in list(self._later):
@@ -65,28 +65,33 @@ class AdapterRunner:
         finally:
             await producer.stop()
 
-    async def _handle(self, accepted: Accepted) -> None:
+    async def _handle(self, accepted: Accepted, send: Send) -> None:
         city = self.catalog.city_of_topic(accepted.topic)
         command = command_from_avro(accepted.record)
         reply = self.adapters[city].answer(command)
         self.handled += 1
         for delay in self.delivery(command, reply):
-            if delay <= 0:
-                await self._send(command, reply)
+            if delay <= 0:  # committed past once delivered
+                await self._send(command, reply, send)
             else:
                 task = asyncio.create_task(self._send_later(delay, command, reply))
                 self._later.add(task)
                 task.add_done_callback(self._later.discard)
 
     async def _send_later(self, delay: float, command: SendCommand, reply: ReplyReceived) -> None:
+        """A late reply (a simulation's `delivery`): not awaited before the commit, so a crash may
+        lose it like a late answer is lost; the saga's deadline asks again."""
         await asyncio.sleep(delay)
-        await self._send(command, reply)
 
-    async def _send(self, command: SendCommand, reply: ReplyReceived) -> None:
+        async def enqueue(topic: str, key: bytes | None, value: bytes, headers) -> None:  # noqa: ANN001
+            await self._producer.send(topic, value, key=key, headers=list(headers))
+
+        await self._send(command, reply, enqueue)
+
+    async def _send(self, command: SendCommand, reply: ReplyReceived, send: Send) -> None:
         value = self._encode(reply_to_avro(reply))
         make = self._headers.get(reply.city) or self._headers.setdefault(
             reply.city, CloudEventHeaders(REPLY_RECORD, f"/cities/{reply.city}/adapter"))
         headers = make()
-        await self._producer.send(f"city.{reply.city}.replies", value, key=command.subject_id.encode(),
-                                  headers=headers)
+        await send(f"city.{reply.city}.replies", command.subject_id.encode(), value, headers)
         self.sent += 1

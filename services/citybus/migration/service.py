@@ -26,6 +26,7 @@ from citybus.migration.orchestrator import Orchestrator, now_ms
 from citybus.migration.web import MigrationWeb
 from citybus.migration.wire import CLAIMED_TOPIC, CLAIMS_TOPIC, REQUESTS_TOPIC
 from citybus.settings import settings
+from citybus.streams.runtime import tune_gc_for_latency
 from citybus.streams.web import advertised_url, run_worker
 from citybus.streams.worker import StateWorker, WorkerConfig
 
@@ -103,4 +104,4 @@ async def serve(web_port: int, data_dir: Path | None = None, policy: SagaPolicy 
         session_timeout_ms=6000, heartbeat_interval_ms=1000)
     worker = StateWorker(bootstrap, config, orchestrator)
     site = MigrationWeb(worker, orchestrator, policy)
-    await run_worker(worker, site, conf.web_host, web_port, "migration")
+    await run_worker(worker, site, conf.web_host, web_port, "migration", tune=tune_gc_for_latency)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -80,9 +81,11 @@ def advertised_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
-async def run_worker(worker: StateWorker, site: WorkerWeb, host: str, port: int, name: str) -> None:
-    """The site, then the worker until SIGTERM/SIGINT (its last batch committed, the group left)."""
-    tune_gc()  # many short-lived objects per event, few cycles (see citybus.streams.runtime)
+async def run_worker(worker: StateWorker, site: WorkerWeb, host: str, port: int, name: str,
+                     tune: Callable[[], object] = tune_gc) -> None:
+    """The site, then the worker until SIGTERM/SIGINT (its last batch committed, the group left).
+    `tune` sets the garbage collector up (throughput by default; see citybus.streams.runtime)."""
+    tune()
     await site.start(host, port)
     try:
         await worker.start()

@@ -14,7 +14,8 @@ One batch (everything `getmany` returned), under the worker's lock:
 2. the state the batch changed goes to the changelog topic (same partition number as the
    input), awaited too;
 3. each partition's store takes the batch's values and positions in one RocksDB write batch;
-4. the input offsets are committed.
+4. the input offsets are committed: at most every `commit_interval_ms` (and when idle, at a
+   revocation and at stop), with the offsets of every batch done since the last commit.
 
 A crash before 2 replays the batch against the old state, and the outputs are made again
 (duplicates, never gaps). A crash after 2 finds the new state in the changelog, whose records
@@ -60,6 +61,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.structs import ConsumerRecord
 
+from citybus.kafka.commits import COMMIT_INTERVAL_S, PacedCommits
 from citybus.streams.assignor import Owners, routing_assignor
 from citybus.streams.batch import Batch, Processor, Send, partition_of, remembered_partitioner
 from citybus.streams.restore import restore_changelog
@@ -93,6 +95,8 @@ class WorkerConfig:
     # processed; at most one batch is unsettled, so the processor must keep what it changed in
     # the last batch readable (e.g. cached) until the next batch is done
     pipelined: bool = False
+    # input offsets are committed at most this often (a crash replays at most this much more)
+    commit_interval_ms: int = round(COMMIT_INTERVAL_S * 1000)
 
 
 class StateWorker:
@@ -115,6 +119,7 @@ class StateWorker:
         self._stopping = asyncio.Event()
         self._assigned_once = asyncio.Event()
         self._settling: asyncio.Task | None = None  # the unsettled batch (pipelined)
+        self.commits = PacedCommits(self._commit, config.commit_interval_ms / 1000)
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
 
@@ -163,6 +168,8 @@ class StateWorker:
                                                       max_records=self.config.max_records)
                 if fetched:
                     await self._apply(fetched)
+                else:
+                    await self._idle()
                 if self._catching_up:
                     await self._caught_up()
                 if ticker is not None and ticker.done():
@@ -183,6 +190,12 @@ class StateWorker:
                 batch = await self.processor.tick(frozenset(self.ticking), self.stores,  # type: ignore[attr-defined]
                                                   self._sender(deliveries))
                 await self._settle(batch, deliveries, {})
+
+    async def _idle(self) -> None:
+        """Nothing fetched: the last batches' offsets are committed once their interval is up."""
+        async with self._lock:
+            await self._settled()
+            await self.commits.flush_if_due()
 
     async def _caught_up(self) -> None:
         """Move the partitions whose inputs have all been read up to their end at assignment to
@@ -205,6 +218,7 @@ class StateWorker:
         async with self._lock:
             try:
                 await self._settled()
+                await self.commits.flush()
             except Exception:  # noqa: BLE001 - it is replayed after the restart
                 log.exception("the last batch did not settle")
         if self.consumer is not None:
@@ -236,7 +250,7 @@ class StateWorker:
             self.batches += 1
             if not self.config.pipelined:
                 await self._settle(batch, deliveries, logged)  # 1.-3.
-                await self._commit(offsets)  # 4.
+                await self.commits.done(offsets)  # 4.
                 return
             # the previous batch settles (in order) before this one starts to
             await self._settled()
@@ -251,7 +265,7 @@ class StateWorker:
     async def _settle_and_commit(self, batch: Batch, deliveries: list[asyncio.Future],
                                  logged: dict[int, dict[str, int]], offsets: dict[TopicPartition, int]) -> None:
         await self._settle(batch, deliveries, logged)
-        await self._commit(offsets)
+        await self.commits.done(offsets)
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         assert self.consumer is not None
@@ -308,6 +322,7 @@ class StateWorker:
     async def on_revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:  # the batch in flight has finished and committed
             await self._settled()
+            await self.commits.flush()
             self._generation += 1
             numbers = {tp.partition for tp in revoked}
             for partition in numbers:

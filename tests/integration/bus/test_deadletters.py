@@ -9,8 +9,8 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from citybus.bus import DEADLETTER_TOPIC, DeadLetterSink, Intake, VALIDATORS
-from citybus.bus.consumer import GuardedConsumer, producer_send
+from citybus.bus import DEADLETTER_TOPIC, Intake, VALIDATORS
+from citybus.bus.consumer import GuardedConsumer
 from citybus.catalog import default_catalog
 from citybus.codec import decode, encode
 from citybus.kafka.topics import apply_topics
@@ -61,12 +61,12 @@ async def test_bad_bytes_go_to_the_deadletter_topic_and_good_ones_are_processed(
 
     processed = []
 
-    async def handle(accepted):
+    async def handle(accepted, send):
         processed.append(accepted.record["record_id"])
 
-    sink = DeadLetterSink(producer_send(producer), "test-intake")
     group = f"test-dlq-{run}"
-    consumer = GuardedConsumer(kafka_bootstrap, [TOPIC], group, Intake(default_catalog(), VALIDATORS), sink, handle)
+    consumer = GuardedConsumer(kafka_bootstrap, [TOPIC], group, Intake(default_catalog(), VALIDATORS), producer, handle,
+                               service="test-intake")
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
     for _ in range(200):
