@@ -71,3 +71,22 @@ def test_money(value, ok):
     else:
         with pytest.raises(ValidationError):
             to_money(value)
+
+
+def test_values_remembered_as_valid_do_not_let_others_through():
+    """The validators remember values that passed (ids and months repeat on every event): the
+    remembered ones pass, anything else is still checked, and a remembered city code is still
+    refused where the registry does not know it."""
+    validate_resident_id("440301199001011234")
+    assert validate_resident_id("440301199001011234") == "440301199001011234"
+    with pytest.raises(ValidationError, match="check character"):
+        validate_resident_id("440301199001011230")
+    validate_month("2020-01")
+    with pytest.raises(ValidationError, match="YYYY-MM"):
+        validate_month("2020-13")
+    assert validate_city_code("440300", frozenset({"440300"})) == "440300"
+    with pytest.raises(ValidationError) as unknown:
+        validate_city_code("440300", frozenset({"442000"}))
+    assert unknown.value.reason_code == "UNKNOWN_CITY"
+    with pytest.raises(ValidationError, match="6-digit"):
+        validate_city_code("44030")

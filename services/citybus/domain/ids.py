@@ -38,7 +38,21 @@ def resident_id_check_char(first17: str) -> str:
     return _RESIDENT_CHECK[total % 11]
 
 
+_VALID_RESIDENT_IDS: set[str] = set()  # ids that passed (a person's id comes with every one of their events)
+_VALID_MONTHS: set[str] = set()
+_SIX_DIGITS: set[str] = set()  # city codes whose form passed (UNKNOWN_CITY is still checked each time)
+_VALID_LIMIT = 1 << 16  # values remembered before a set starts over
+
+
+def _remember(valid: set[str], value: str) -> None:
+    if len(valid) >= _VALID_LIMIT:
+        valid.clear()
+    valid.add(value)
+
+
 def validate_resident_id(value: object, field: str = "resident_id") -> str:
+    if type(value) is str and value in _VALID_RESIDENT_IDS:
+        return value
     if not isinstance(value, str) or len(value) != 18:
         raise ValidationError(field, "GB 11643: must be 18 characters", value)
     if not value[:17].isdigit() or not value[:17].isascii():
@@ -46,6 +60,8 @@ def validate_resident_id(value: object, field: str = "resident_id") -> str:
     expected = resident_id_check_char(value[:17])
     if value[17] != expected:
         raise ValidationError(field, f"GB 11643: check character must be {expected!r}", value)
+    if type(value) is str:  # not a subclass, whose equality could differ
+        _remember(_VALID_RESIDENT_IDS, value)
     return value
 
 
@@ -69,16 +85,23 @@ def validate_enterprise_id(value: object, field: str = "subject_id") -> str:
 
 def validate_city_code(value: object, known: "frozenset[str] | set[str] | None" = None, field: str = "city") -> str:
     """Six digits; when `known` is given, also one of the registry's cities (else UNKNOWN_CITY)."""
-    if not isinstance(value, str) or not _CITY.match(value):
-        raise ValidationError(field, "must be a 6-digit administrative division code", value)
+    if not (type(value) is str and value in _SIX_DIGITS):
+        if not isinstance(value, str) or not _CITY.match(value):
+            raise ValidationError(field, "must be a 6-digit administrative division code", value)
+        if type(value) is str:
+            _remember(_SIX_DIGITS, value)
     if known is not None and value not in known:
         raise ValidationError(field, "not a city in the participant registry", value, reason_code="UNKNOWN_CITY")
     return value
 
 
 def validate_month(value: object, field: str = "month") -> str:
+    if type(value) is str and value in _VALID_MONTHS:
+        return value
     if not isinstance(value, str) or not _MONTH.match(value):
         raise ValidationError(field, "must be YYYY-MM", value)
+    if type(value) is str:
+        _remember(_VALID_MONTHS, value)
     return value
 
 
