@@ -10,19 +10,15 @@ handled (batches settle one at a time, in order).
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from citybus.bus.deadletter import DeadLetterSink, Rejection
 from citybus.bus.intake import Accepted, Intake
 from citybus.kafka.commits import COMMIT_INTERVAL_S, PacedCommits
 
 __all__ = ["GuardedConsumer", "Handler", "Send"]
-
-log = logging.getLogger(__name__)
 
 # (topic, key, value, headers) -> awaits enqueueing; the batch is committed once it is delivered
 Send = Callable[[str, bytes | None, bytes, Sequence[tuple[str, bytes]]], Awaitable[None]]
@@ -41,7 +37,7 @@ class GuardedConsumer:
         self.consumer = AIOKafkaConsumer(
             *self.topics, bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False,
             auto_offset_reset="earliest", **consumer_options)
-        self.commits = PacedCommits(self._commit, commit_interval_s)
+        self.commits = PacedCommits(self.consumer.commit, commit_interval_s)
         self.processed = 0
         self.rejected = 0
         self._deliveries: list[asyncio.Future] = []
@@ -81,13 +77,6 @@ class GuardedConsumer:
     async def _settle(self, deliveries: list[asyncio.Future], offsets: dict[TopicPartition, int]) -> None:
         await asyncio.gather(*deliveries)
         await self.commits.done(offsets)
-
-    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
-        try:
-            await self.consumer.commit(offsets)
-        except (CommitFailedError, IllegalStateError) as exc:
-            # the partitions moved at a rebalance: their new owner replays from the last commit
-            log.warning("commit refused (%s); the partitions' new owner replays from the last commit", exc)
 
     async def _one(self, message) -> None:  # noqa: ANN001 - aiokafka ConsumerRecord
         outcome = self.intake.check(message.topic, message.partition, message.offset, message.key,

@@ -9,16 +9,22 @@ under exactly-once), and whenever the loop asks (idle, partitions revoked, stop)
 
 Committing later never skips an event: a crash replays from the last commit, which is what every
 consumer here is built for (at least once, idempotent handlers); it only replays a little more.
+A commit the group refuses (the partitions moved at a rebalance) is logged, not raised: their
+new owner replays from the last commit, which is just as harmless.
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
 from aiokafka import TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
 
 __all__ = ["PacedCommits", "COMMIT_INTERVAL_S"]
+
+log = logging.getLogger(__name__)
 
 COMMIT_INTERVAL_S = 0.1
 
@@ -60,4 +66,7 @@ class PacedCommits:
         offsets, self._pending = self._pending, {}
         self._last = self._clock()
         self.commits += 1
-        await self._commit(offsets)
+        try:
+            await self._commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            log.warning("commit refused (%s); the partitions' new owner replays from the last commit", exc)

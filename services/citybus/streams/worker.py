@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
 from citybus.kafka.commits import COMMIT_INTERVAL_S, PacedCommits
@@ -269,12 +269,7 @@ class StateWorker:
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         assert self.consumer is not None
-        try:
-            await self.consumer.commit(offsets)  # 4. the input
-        except (CommitFailedError, IllegalStateError) as exc:
-            # the group moved on without us (e.g. we were too slow): the batch will be replayed
-            # by the partitions' new owner, which is harmless (see module doc)
-            log.warning("commit refused (%s); the batch will be replayed by the partitions' owner", exc)
+        await self.consumer.commit(offsets)  # 4. the input (a refusal is logged by PacedCommits)
 
     def _sender(self, deliveries: list[asyncio.Future]) -> Send:
         producer = self.producer

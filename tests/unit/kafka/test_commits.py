@@ -2,6 +2,7 @@
 backwards, and no more than one commit per interval while batches keep coming."""
 from __future__ import annotations
 
+import pytest
 from aiokafka import TopicPartition
 
 from citybus.kafka.commits import PacedCommits
@@ -60,3 +61,26 @@ async def test_flush_commits_at_once_whatever_the_interval() -> None:
     await commits.flush()  # a revocation or a stop
     await commits.flush()
     assert calls == [{A: 1}, {A: 7}]
+
+
+async def test_a_refused_commit_is_logged_and_the_loop_goes_on(caplog) -> None:
+    """The partitions moved at a rebalance: their new owner replays from the last commit."""
+    from aiokafka.errors import CommitFailedError
+
+    async def refused(offsets):
+        raise CommitFailedError("the group has rebalanced")
+
+    commits = PacedCommits(refused, 1.0, Clock())
+    await commits.done({A: 3})
+    assert commits.pending == {} and "commit refused" in caplog.text
+
+
+async def test_other_commit_failures_are_raised() -> None:
+    from aiokafka.errors import KafkaConnectionError
+
+    async def broken(offsets):
+        raise KafkaConnectionError("no broker")
+
+    commits = PacedCommits(broken, 1.0, Clock())
+    with pytest.raises(KafkaConnectionError):
+        await commits.done({A: 3})
