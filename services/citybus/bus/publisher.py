@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import DefaultPartitioner, murmur2
+from aiokafka.partitioner import DefaultPartitioner
 
 from citybus.bus.intake import CITY_FIELD
 from citybus.bus.validators import PUBLISH_CHECKS
@@ -14,6 +14,7 @@ from citybus.catalog import Catalog, TopicSpec
 from citybus.codec import CloudEventHeaders, default_codec
 from citybus.domain.ids import validate_city_code
 from citybus.errors import ValidationError
+from citybus.kafka.partitioning import default_partition, partition_of
 
 __all__ = ["CityPublisher", "PreparedEvent", "city_producer", "default_partition"]
 
@@ -32,12 +33,6 @@ def city_producer(bootstrap: str, **overrides: Any) -> AIOKafkaProducer:
     options = dict(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=10,
                    max_batch_size=512 * 1024, max_request_size=4 * 1024 * 1024)
     return AIOKafkaProducer(**{**options, **overrides})
-
-
-def default_partition(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner (Java's and aiokafka's) gives a non-null key:
-    toPositive(murmur2(key)) % partitions."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 class PreparedEvent(tuple):
@@ -62,7 +57,6 @@ class _Plan:
 
 
 _prepared = tuple.__new__  # PreparedEvent without its Python-level __new__: the hot path's
-_PARTITION_CACHE_LIMIT = 1 << 20  # keys remembered per topic before the cache starts over
 
 
 def _forget_acknowledged(queued: list[tuple[asyncio.Future, int]]) -> int:
@@ -92,7 +86,7 @@ class CityPublisher:
         self._topics = {t.record: t for t in catalog.topics if t.city == city and f"city {city}" in t.writers}
         self._bus_topics = {t.record: t for t in catalog.topics if t.city is None}
         self._plans: dict[str, _Plan] = {}
-        self._partitions: dict[str, tuple[int, dict[bytes, int]]] = {}
+        self._partitions: dict[str, int] = {}  # topic -> its partition count
 
     def topic_for(self, full_name: str) -> TopicSpec:
         spec = self._topics.get(full_name) or (
@@ -143,16 +137,10 @@ class CityPublisher:
         acknowledged = 0
         partitions = self._partitions
         for topic, key, value, headers in events:
-            known = partitions.get(topic)
-            if known is None:
-                known = partitions[topic] = (len(await producer.partitions_for(topic)), {})
-            count, cache = known
-            partition = cache.get(key)
-            if partition is None:
-                if len(cache) >= _PARTITION_CACHE_LIMIT:
-                    cache.clear()
-                partition = cache[key] = default_partition(key, count)
-            tp = (topic, partition)
+            count = partitions.get(topic)
+            if count is None:
+                count = partitions[topic] = len(await producer.partitions_for(topic))
+            tp = (topic, partition_of(key, count))
             batch = open_batches.get(tp)
             if batch is None:
                 batch = open_batches[tp] = producer.create_batch()

@@ -7,30 +7,16 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from aiokafka.partitioner import DefaultPartitioner, murmur2
+from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import ConsumerRecord
 
+from citybus.kafka.partitioning import partition_of
 from citybus.streams.store import Stores
 
 __all__ = ["Batch", "Processor", "Send", "Ticking", "partition_of", "remembered_partitioner"]
 
 # (topic, key, value, headers, partition or None) -> awaits enqueueing, not delivery
 Send = Callable[..., Awaitable[None]]
-
-
-_PARTITIONS_SEEN: dict[tuple[bytes, int], int] = {}
-_PARTITIONS_SEEN_LIMIT = 1 << 18  # keys remembered before the cache starts over (~40 MB at most)
-
-
-def partition_of(key: bytes, partitions: int) -> int:
-    """Where Kafka's default (Java, aiokafka) partitioner puts `key`. aiokafka's murmur2 is pure
-    Python (~4 us for an 18-byte id) and every event of a person asks again: remembered."""
-    found = _PARTITIONS_SEEN.get((key, partitions))
-    if found is None:
-        if len(_PARTITIONS_SEEN) >= _PARTITIONS_SEEN_LIMIT:
-            _PARTITIONS_SEEN.clear()
-        found = _PARTITIONS_SEEN[(key, partitions)] = (murmur2(key) & 0x7FFFFFFF) % partitions
-    return found
 
 
 def remembered_partitioner(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
