@@ -88,6 +88,11 @@ class WorkerConfig:
     # `fetch_max_wait_ms` (None: poll_ms)
     linger_ms: int = 5
     fetch_min_bytes: int = 1
+    # a fetch answer is read into one buffer and copied once: 8 MiB answers (1 MiB per partition)
+    # keep it in memory the allocator reuses; 64 MiB ones cost page faults and 130 MB more peak
+    # memory for no gain in rate (measured on the bench's 1M events)
+    fetch_max_bytes: int = 8 * 1024 * 1024
+    max_partition_fetch_bytes: int = 1024 * 1024
     fetch_max_wait_ms: int | None = None
     # seconds between a Ticking processor's ticks (None: no ticks)
     tick_interval: float | None = None
@@ -137,8 +142,8 @@ class StateWorker:
             partition_assignment_strategy=(routing_assignor(self.config.url, self.owners),),
             session_timeout_ms=self.config.session_timeout_ms,
             heartbeat_interval_ms=self.config.heartbeat_interval_ms,
-            max_poll_interval_ms=600_000, fetch_max_bytes=64 * 1024 * 1024,
-            max_partition_fetch_bytes=8 * 1024 * 1024, fetch_min_bytes=self.config.fetch_min_bytes,
+            max_poll_interval_ms=600_000, fetch_max_bytes=self.config.fetch_max_bytes,
+            max_partition_fetch_bytes=self.config.max_partition_fetch_bytes, fetch_min_bytes=self.config.fetch_min_bytes,
             fetch_max_wait_ms=self.config.poll_ms if self.config.fetch_max_wait_ms is None
             else self.config.fetch_max_wait_ms)
         await self.consumer.start()
