@@ -5,14 +5,17 @@ it. A batch's offsets are committed only once everything the handler and the dea
 that batch sent through `send` is on the broker, so a crash redelivers (handlers are
 idempotent) and never loses an answer or a dead letter. That wait is off the loop's path: a
 batch's sends are awaited, and its offsets handed to `PacedCommits`, while the next batch is
-handled (batches settle one at a time, in order).
+handled (batches settle one at a time, in order). When the group takes partitions away, the
+batches handled so far are settled and committed before they go, so their new owner starts
+where this consumer stopped instead of replaying up to a commit interval of commands.
 """
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
 from citybus.bus.deadletter import DeadLetterSink, Rejection
 from citybus.bus.intake import Accepted, Intake
@@ -35,13 +38,14 @@ class GuardedConsumer:
         self.handler = handler
         self.deadletters = DeadLetterSink(self.send, service)
         self.consumer = AIOKafkaConsumer(
-            *self.topics, bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False,
+            bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False,
             auto_offset_reset="earliest", **consumer_options)
         self.commits = PacedCommits(self.consumer.commit, commit_interval_s)
         self.processed = 0
         self.rejected = 0
         self._deliveries: list[asyncio.Future] = []
         self._settling: asyncio.Task | None = None
+        self._handling = asyncio.Lock()  # a batch being handled; a revocation waits for it
 
     async def send(self, topic: str, key: bytes | None, value: bytes,
                    headers: Sequence[tuple[str, bytes]] = ()) -> None:
@@ -49,25 +53,38 @@ class GuardedConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.consumer.start()
+        self.consumer.subscribe(self.topics, listener=_Revocations(self))
         try:
             while not stop.is_set():
                 batches = await self.consumer.getmany(timeout_ms=200, max_records=500)
-                for messages in batches.values():
-                    for message in messages:
-                        await self._one(message)
-                await self._settled()  # the batch before this one
-                if batches:
-                    deliveries, self._deliveries = self._deliveries, []
-                    offsets = {tp: messages[-1].offset + 1 for tp, messages in batches.items() if messages}
-                    self._settling = asyncio.create_task(self._settle(deliveries, offsets))
-                else:
-                    await self.commits.flush_if_due()
+                async with self._handling:
+                    for messages in batches.values():
+                        for message in messages:
+                            await self._one(message)
+                    await self._settled()  # the batch before this one
+                    if batches:
+                        deliveries, self._deliveries = self._deliveries, []
+                        offsets = {tp: messages[-1].offset + 1 for tp, messages in batches.items() if messages}
+                        self._settling = asyncio.create_task(self._settle(deliveries, offsets))
+                    else:
+                        await self.commits.flush_if_due()
             await self._settled()
             await self.commits.flush()
         finally:
             if self._settling is not None:  # stopped by an error: that batch is replayed, not committed
                 self._settling.cancel()
             await self.consumer.stop()
+
+    async def on_revoked(self) -> None:
+        """Partitions are leaving: what was handled is delivered and committed before they go."""
+        async with self._handling:
+            task = self._settling
+            if task is not None:
+                await asyncio.wait([task])
+                if task.cancelled() or task.exception() is not None:
+                    return  # left for the loop to raise at its next batch; nothing is committed past it
+                self._settling = None
+            await self.commits.flush()
 
     async def _settled(self) -> None:
         task, self._settling = self._settling, None
@@ -87,3 +104,14 @@ class GuardedConsumer:
             return
         await self.handler(outcome, self.send)
         self.processed += 1
+
+
+class _Revocations(ConsumerRebalanceListener):
+    def __init__(self, consumer: GuardedConsumer) -> None:
+        self.consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        await self.consumer.on_revoked()
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        pass

@@ -101,3 +101,92 @@ async def test_a_batch_is_committed_only_once_its_answers_are_delivered(kafka_bo
         stop.set()
         await task
         await producer.stop()
+
+
+async def test_handled_batches_are_committed_when_partitions_are_revoked(kafka_bootstrap):
+    """A second member joining takes partitions away from the first: what the first handled is
+    committed at that moment (its commit interval here is a minute), so nothing is handled twice."""
+    await apply_topics(kafka_bootstrap, default_catalog())
+    run = uuid.uuid4().hex[:8]
+    group = f"test-guarded-revoke-{run}"
+    partitions = [TopicPartition(TOPIC, p) for p in range(default_catalog().topic(TOPIC).partitions)]
+    tp = TopicPartition(TOPIC, 0)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    await producer.start()
+    probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group, enable_auto_commit=False)
+    await probe.start()
+    try:  # the group starts at the log end (the topic holds other tests' events)
+        probe.assign(partitions)
+        await probe.commit(await probe.end_offsets(partitions))
+        first = await probe.committed(tp)
+    finally:
+        await probe.stop()
+
+    async def publish(label: str) -> int:
+        for i in range(3):
+            await producer.send_and_wait(TOPIC, encode(CR, contribution(record_id=f"{run}-{label}-{i}")),
+                                         key=run.encode(), partition=0)
+        return (await _end(kafka_bootstrap, tp))
+
+    handled: dict[str, list[int]] = {"a": [], "b": []}
+
+    def handler(name: str):  # noqa: ANN202
+        async def handle(accepted, send):  # noqa: ANN001, ANN202
+            if accepted.partition == 0:
+                handled[name].append(accepted.offset)
+        return handle
+
+    intake = Intake(default_catalog(), VALIDATORS)
+    a = GuardedConsumer(kafka_bootstrap, [TOPIC], group, intake, producer, handler("a"), service="test-guarded",
+                        commit_interval_s=60.0, heartbeat_interval_ms=500)
+    b = GuardedConsumer(kafka_bootstrap, [TOPIC], group, intake, producer, handler("b"), service="test-guarded",
+                        commit_interval_s=60.0, heartbeat_interval_ms=500)
+    stop_a, stop_b = asyncio.Event(), asyncio.Event()
+    task_a = asyncio.create_task(a.run(stop_a))
+    task_b = None
+    try:
+        first_end = await publish("one")
+        await _until(lambda: first_end - 1 in handled["a"])
+        await _until_committed(kafka_bootstrap, group, tp, first_end)  # the first commit is never held back
+        end = await publish("two")
+        await _until(lambda: end - 1 in handled["a"])
+        await asyncio.sleep(0.5)
+        assert await _committed(kafka_bootstrap, group, tp) == first_end  # held: the interval is a minute
+        task_b = asyncio.create_task(b.run(stop_b))
+        await _until_committed(kafka_bootstrap, group, tp, end)  # committed as the partitions moved
+        await asyncio.sleep(1.0)
+        assert sorted(handled["a"]) == list(range(first, end))
+        assert not set(handled["b"]) & set(handled["a"])  # the new owner, if b, starts after them
+    finally:
+        stop_a.set()
+        stop_b.set()
+        await task_a
+        if task_b is not None:
+            await task_b
+        await producer.stop()
+
+
+async def _end(bootstrap: str, tp: TopicPartition) -> int:
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await reader.start()
+    try:
+        return (await reader.end_offsets([tp]))[tp]
+    finally:
+        await reader.stop()
+
+
+async def _until(condition, seconds: float = 30.0) -> None:  # noqa: ANN001
+    for _ in range(int(seconds * 10)):
+        if condition():
+            return
+        await asyncio.sleep(0.1)
+    assert condition()
+
+
+async def _until_committed(bootstrap: str, group: str, tp: TopicPartition, offset: int,
+                           seconds: float = 20.0) -> None:
+    for _ in range(int(seconds * 4)):
+        if await _committed(bootstrap, group, tp) == offset:
+            return
+        await asyncio.sleep(0.25)
+    assert await _committed(bootstrap, group, tp) == offset
