@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 KAFKA_LIB := deploy/kafka/target/lib
 KAFKA_STAMP := $(KAFKA_LIB)/.fetched
 
-.PHONY: venv kafka-jars demo test unit integration bench lint schemas-check clean
+.PHONY: venv kafka-jars demo test unit integration bench lint typecheck schemas-check clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -30,6 +30,10 @@ browser-deps:
 lint: venv
 	$(BIN)/lint-imports
 
+# mypy, configured in pyproject.toml ([tool.mypy]: services/citybus)
+typecheck: venv
+	$(BIN)/mypy
+
 schemas-check: venv
 	$(BIN)/citybus schemas check
 
@@ -38,6 +42,7 @@ unit: venv
 
 test: venv kafka-jars browser-deps
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/citybus schemas check
 	$(BIN)/pytest -q -p no:cacheprovider --durations=15 tests
 

@@ -2,12 +2,21 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Generic, TypeVar
+from enum import Enum
+from typing import Final, Generic, Literal, TypeVar
 
 __all__ = ["LruCache", "MISSING"]
 
 V = TypeVar("V")
-MISSING = object()
+
+
+class _Missing(Enum):
+    """The type of MISSING alone, so that `x is not MISSING` tells mypy x is a V."""
+
+    MISSING = "MISSING"
+
+
+MISSING: Final = _Missing.MISSING
 
 
 class LruCache(Generic[V]):
@@ -17,14 +26,14 @@ class LruCache(Generic[V]):
         self.capacity = max(1, capacity)
         self._items: OrderedDict[str, V] = OrderedDict()
 
-    def get(self, key: str) -> V | object:
+    def get(self, key: str) -> V | Literal[_Missing.MISSING]:
         try:
             self._items.move_to_end(key)
         except KeyError:
             return MISSING
         return self._items[key]
 
-    def peek(self, key: str) -> V | object:
+    def peek(self, key: str) -> V | Literal[_Missing.MISSING]:
         """Like `get`, without touching the order (readers that are not the owner)."""
         return self._items.get(key, MISSING)
 

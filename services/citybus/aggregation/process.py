@@ -156,7 +156,7 @@ class Aggregator:
     def _ledger(self, rid: str, store: Any) -> PersonLedger:
         cached = self._ledgers.get(rid)
         if cached is not MISSING:
-            return cached  # type: ignore[return-value]
+            return cached
         stored = store.get(LEDGER + rid.encode())
         ledger = PersonLedger.from_bytes(stored) if stored is not None else PersonLedger(rid)
         self._ledgers.put(rid, ledger)
@@ -168,13 +168,13 @@ class Aggregator:
             stored = store.get(BOOK + rid.encode())
             cached = RetirementBook.from_bytes(stored) if stored is not None else None
             self._books.put(rid, cached)
-        return cached if cached is not None else RetirementBook(rid)  # type: ignore[return-value]
+        return cached if cached is not None else RetirementBook(rid)
 
     # readers (HTTP), on the owner: the cache if it holds the person, else the store
     def read_ledger(self, rid: str, stores: Stores) -> PersonLedger | None:
         cached = self._ledgers.peek(rid)
         if cached is not MISSING:
-            return cached  # type: ignore[return-value]
+            return cached
         stored = stores[partition_of(rid.encode(), self.partitions)].get(LEDGER + rid.encode())
         return PersonLedger.from_bytes(stored) if stored is not None else None
 

@@ -226,7 +226,10 @@ async def run_migration(ctx: BenchContext) -> None:
         hop = await _hop_baseline(ctx.bootstrap, conf.migration_rate, min(conf.migration_hold_s, 10))
         # The search goes up from a low rate, so that no step inherits the backlog of a rate that
         # was not held; the steady rate is measured last (or taken from the search if it got there).
-        steps, good, bad, rate = [], None, None, _SEARCH_FROM
+        steps: list[dict[str, Any]] = []
+        good: float | None = None  # the highest rate held, the lowest not held (per second)
+        bad: float | None = None
+        rate: float = _SEARCH_FROM
         while len(steps) < conf.migration_max_steps:
             step = await load.hold(rate, conf.migration_hold_s, drain_s=conf.migration_drain_s)
             steps.append(step)

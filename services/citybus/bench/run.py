@@ -65,6 +65,7 @@ async def run_bench(config: BenchConfig, out: Path, command: str) -> dict:
     ctx: BenchContext | None = None
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
+    assert task is not None  # this coroutine's own
     loop.add_signal_handler(signal.SIGTERM, task.cancel)
     try:
         console.print("starting a single-node Kafka (KRaft) ...")

@@ -22,6 +22,7 @@ _REFERENCE = REPO_ROOT / "tests" / "unit" / "domain" / "contributions" / "refere
 def _load_reference() -> tuple[str, Callable[[list[dict]], dict[str, Any]]]:
     if _REFERENCE.exists():
         spec = importlib.util.spec_from_file_location("citybus_bench_reference", _REFERENCE)
+        assert spec is not None and spec.loader is not None  # a .py file that exists
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return "tests/unit/domain/contributions/reference.py", lambda events: module.reference_figures(events)["schemes"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,7 +42,8 @@ async def _publish(file: Path, city: str, record_type: str | None, system: str, 
     await producer.start()
     bad = 0
     try:
-        with file.open(encoding="utf-8") as lines, Progress(
+        # the bytes read so far, for the progress bar: from the binary file under the text
+        with file.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8") as lines, Progress(
             TextColumn("[bold]publishing"), BarColumn(), TransferSpeedColumn(), TextColumn("{task.fields[n]} prepared"),
             console=console, transient=True, disable=not console.is_terminal,
         ) as progress:
@@ -58,7 +60,7 @@ async def _publish(file: Path, city: str, record_type: str | None, system: str, 
                         continue
                     prepared += 1
                     if prepared % 10000 == 0:
-                        progress.update(task, completed=lines.buffer.tell() if lines.seekable() else 0, n=prepared)
+                        progress.update(task, completed=raw.tell() if raw.seekable() else 0, n=prepared)
                     yield item
 
             tune_gc()  # many short-lived objects per event, few cycles (see citybus.streams.runtime)

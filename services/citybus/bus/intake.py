@@ -6,7 +6,7 @@ rules of the record type. Nothing is half-applied: a record either passes all or
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +47,7 @@ _accepted = positional_builder(Accepted)  # once per event: half the cost of the
 class Intake:
     """Checks events of the topics it is given; `validators` maps record full names to field rules."""
 
-    def __init__(self, catalog: Catalog, validators: dict[str, Validator] | None = None,
+    def __init__(self, catalog: Catalog, validators: Mapping[str, Validator] | None = None,
                  codec: SingleObjectCodec | None = None) -> None:
         self.catalog = catalog
         self.validators = validators or {}

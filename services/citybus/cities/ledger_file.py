@@ -53,27 +53,36 @@ class LedgerJournal:
         return self.ledger.holders(subject_id, scope)
 
     def grant(self, city: str, subject_id: str, scope: str) -> None:
-        self._record({"grant": [city, subject_id, str(scope)]})
+        entry = {"grant": [city, subject_id, str(scope)]}
+        self._grant(entry)
+        self._record(entry)
 
     def apply(self, city: str, command: Any, verdict: str, reason: str | None) -> LedgerReply:
         entry = {"apply": {f: str(getattr(command, f)) for f in _COMMAND_FIELDS}, "city": city,
                  "verdict": str(verdict), "reason": reason}
-        return self._record(entry)
+        reply = self._apply(entry)
+        self._record(entry)
+        return reply
 
-    def _record(self, entry: dict[str, Any]) -> LedgerReply | None:
-        result = self._replay(entry)
+    def _record(self, entry: dict[str, Any]) -> None:
+        """`entry`, already applied, into the journal."""
         self._changes += 1
         if self._file is not None:
             self._file.write(json.dumps(entry) + "\n")
             self._file.flush()
-        return result
 
-    def _replay(self, entry: dict[str, Any]) -> LedgerReply | None:
+    def _replay(self, entry: dict[str, Any]) -> None:
         if "grant" in entry:
-            city, subject_id, scope = entry["grant"]
-            self.ledger.grant(city, subject_id, scope)
-            self._touch(city, subject_id, scope)
-            return None
+            self._grant(entry)
+        else:
+            self._apply(entry)
+
+    def _grant(self, entry: dict[str, Any]) -> None:
+        city, subject_id, scope = entry["grant"]
+        self.ledger.grant(city, subject_id, scope)
+        self._touch(city, subject_id, scope)
+
+    def _apply(self, entry: dict[str, Any]) -> LedgerReply:
         command = SimpleNamespace(**entry["apply"])
         self._touch(entry["city"], command.subject_id, command.scope)
         return self.ledger.apply(entry["city"], command, entry["verdict"], entry["reason"])

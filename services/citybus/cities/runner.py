@@ -67,6 +67,7 @@ class AdapterRunner:
 
     async def _handle(self, accepted: Accepted, send: Send) -> None:
         city = self.catalog.city_of_topic(accepted.topic)
+        assert city is not None, accepted.topic  # subscribed to city.<code>.commands topics only
         command = command_from_avro(accepted.record)
         reply = self.adapters[city].answer(command)
         self.handled += 1

@@ -165,3 +165,6 @@ class _NoData:
 
     def write(self, event: Any) -> bytes:
         raise NotImplementedError
+
+    def get_content_type(self) -> str:  # structured mode only: the bus uses the binary mode
+        raise NotImplementedError

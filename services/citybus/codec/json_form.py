@@ -73,7 +73,8 @@ def _record(schema: dict, value: Any, path: str) -> dict:
 def _primitive(kind: str, value: Any, path: str) -> Any:
     if kind == "bytes":
         return value.encode() if isinstance(value, str) else value
-    checks = {"string": str, "boolean": bool, "null": type(None), "float": (int, float), "double": (int, float)}
+    checks: dict[str, type | tuple[type, ...]] = {
+        "string": str, "boolean": bool, "null": type(None), "float": (int, float), "double": (int, float)}
     if kind in ("int", "long"):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError(path, "must be an integer", value)

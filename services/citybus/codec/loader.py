@@ -111,4 +111,5 @@ def _store(full_name: str, version: int, path: Path, schema: dict[str, Any], res
         canonical = parsing_canonical_form(expanded)
     except Exception as exc:  # fastavro raises several kinds for a bad schema
         raise SchemaError(f"not a valid Avro schema: {exc}") from exc
+    assert isinstance(parsed, dict)  # a record, enum or fixed (checked by the caller) parses to a dict
     return StoredSchema(full_name, version, schema["type"], path, expanded, canonical, fingerprint, parsed)

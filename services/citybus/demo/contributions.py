@@ -32,8 +32,8 @@ async def publish_demo_history(console: Console, bootstrap: str, persons: int = 
         cities.setdefault(city, {"contributions": 0, "retirements": 0})[kind] += n
     table = Table("city", "contributions", "retirement requests", title="published by the simulated cities")
     names = default_catalog().cities
-    for city, n in sorted(cities.items()):
-        table.add_row(f"{city} {names[city].name}", str(n["contributions"]), str(n["retirements"]))
+    for city, kinds in sorted(cities.items()):
+        table.add_row(f"{city} {names[city].name}", str(kinds["contributions"]), str(kinds["retirements"]))
     console.print(table)
     console.print(f"among them {sum(bad.values())} bad events for the dead letters: "
                   + ", ".join(f"{code} {n}" for code, n in bad.items()), highlight=False)

@@ -14,6 +14,7 @@ import sys
 from collections import Counter
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.console import Console
@@ -134,7 +135,7 @@ async def _deadletters(console: Console, bootstrap: str, total: int) -> None:
     consumer = AIOKafkaConsumer(DEADLETTER_TOPIC, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
                                 enable_auto_commit=False)
     await consumer.start()
-    letters = []
+    letters: list[dict[str, Any]] = []
     try:
         while len(letters) < total:
             batches = await consumer.getmany(timeout_ms=2000)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Collection
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from citybus.errors import ValidationError
@@ -83,7 +84,7 @@ def validate_enterprise_id(value: object, field: str = "subject_id") -> str:
     return value
 
 
-def validate_city_code(value: object, known: "frozenset[str] | set[str] | None" = None, field: str = "city") -> str:
+def validate_city_code(value: object, known: Collection[str] | None = None, field: str = "city") -> str:
     """Six digits; when `known` is given, also one of the registry's cities (else UNKNOWN_CITY)."""
     if not (type(value) is str and value in _SIX_DIGITS):
         if not isinstance(value, str) or not _CITY.match(value):

@@ -148,8 +148,9 @@ class Orchestrator:
         stage = record.topic if record.topic in (CLAIMS_TOPIC, CLAIMED_TOPIC) else None
         origin = record if stage is None else origin_of(record)
         if origin is None:
-            return await self._reject(sink, record, "UNDECODABLE", f"{ORIGIN_HEADER} header: missing or not "
-                                                                   "topic/partition/offset/timestamp")
+            await self._reject(sink, record, "UNDECODABLE", f"{ORIGIN_HEADER} header: missing or not "
+                                                            "topic/partition/offset/timestamp")
+            return None
         checked = self.intake.check(origin.topic, origin.partition, origin.offset, origin.key, origin.value,
                                     origin.headers or ())
         if isinstance(checked, Rejection):
@@ -167,7 +168,8 @@ class Orchestrator:
                 return None
             return await self._request(value, record, origin, stage, stores, send, sink, batch)
         if not record.key:
-            return await self._reject(sink, record, "INVALID_FIELD", "key: a reply must be keyed by subject_id")
+            await self._reject(sink, record, "INVALID_FIELD", "key: a reply must be keyed by subject_id")
+            return None
         subject = self._load(record.key, record.key.decode(), record.partition, stores)
         return subject.on_reply(value, self.policy)
 
@@ -183,7 +185,7 @@ class Orchestrator:
             batch.send_after(topic, key, value, headers, origin.partition)
             return None
         # the subject's partition: where the request was published (every later event of it too)
-        subject = self._load(origin.key, subject_id, origin.partition, stores)  # type: ignore[arg-type]
+        subject = self._load(origin.key, subject_id, origin.partition, stores)
         if stage is None and migration_id not in subject.sagas:
             home = partition_of(migration_id.encode(), self.partitions)
             if home not in stores:  # another worker owns the id: claim it there first

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from citybus.bus import DEADLETTER_TOPIC, default_intake
 from citybus.catalog import Catalog, TopicSpec, default_catalog
-from citybus.domain.migration import SagaPolicy
+from citybus.domain.migration import SagaPolicy, step_key
 from citybus.kafka.bootstrap import resolve_bootstrap
 from citybus.kafka.topics import ensure_topics
 from citybus.migration.orchestrator import Orchestrator, now_ms
@@ -56,7 +56,8 @@ MAX_RECORDS = 2000
 def policy_from_settings() -> SagaPolicy:
     conf = settings()
     day = None if conf.working_day is None else max(1, round(conf.working_day * 1000))
-    return SagaPolicy(max_attempts=conf.max_attempts, working_day_ms=day, step_days=conf.step_days,
+    step_days = {step_key(key): days for key, days in conf.step_days.items()}  # "SCOPE.STEP" keys
+    return SagaPolicy(max_attempts=conf.max_attempts, working_day_ms=day, step_days=step_days,
                       known_cities=frozenset(default_catalog().city_codes))
 
 

@@ -1,7 +1,8 @@
 """The orchestrator's outbound records as (topic, key, value, headers), ready to send."""
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from aiokafka.structs import ConsumerRecord
 
@@ -39,23 +40,29 @@ class _Writer:
 
     def __init__(self, full_name: str) -> None:
         self.full_name = full_name
-        self._encode = None
-        self._headers = None
+        self._encode: Callable[[dict[str, Any]], bytes] | None = None
+        self._headers: CloudEventHeaders | None = None
 
-    def __call__(self, record: dict) -> tuple[bytes, list[tuple[str, bytes]]]:
-        if self._encode is None:
-            self._encode = default_codec().encoder(self.full_name)
-            self._headers = CloudEventHeaders(self.full_name, SOURCE)
-        return self._encode(record), self._headers()
+    def __call__(self, record: dict[str, Any]) -> tuple[bytes, list[tuple[str, bytes]]]:
+        encode, headers = self._encode, self._headers
+        if encode is None or headers is None:
+            encode = self._encode = default_codec().encoder(self.full_name)
+            headers = self._headers = CloudEventHeaders(self.full_name, SOURCE)
+        return encode(record), headers()
 
 
-_WRITERS = {SendCommand: (_Writer(_COMMAND), command_to_avro), PublishStatus: (_Writer(_STATUS), status_to_avro)}
+_COMMAND_WRITER = _Writer(_COMMAND)
+_STATUS_WRITER = _Writer(_STATUS)
 _REQUEST_WRITER = _Writer(_REQUEST)
 
 
 def outbound(command: Command) -> Outbound:
-    writer, to_avro = _WRITERS[type(command)]
-    value, headers = writer(to_avro(command))
+    if isinstance(command, SendCommand):
+        value, headers = _COMMAND_WRITER(command_to_avro(command))
+    elif isinstance(command, PublishStatus):
+        value, headers = _STATUS_WRITER(status_to_avro(command))
+    else:
+        raise TypeError(f"not a saga command: {type(command).__name__}")
     return Outbound(command.topic, command.key.encode(), value, headers)
 
 

@@ -201,9 +201,10 @@ def contribution_history(persons: int, seed: int = 7, shape: HistoryShape | None
 def bad_events(tag: int, around: list[SimulatedEvent], late: list[SimulatedEvent]) -> Iterator[SimulatedEvent]:
     """One of each kind of bad input, built from a good event of `around` that no late event
     corrects (so the conflicting copy meets revision 1 and is a REVISION_CONFLICT)."""
-    corrected = {(e.city, e.record["record_id"]) for e in late if e.full_name == CONTRIBUTION}
-    good = next(e for e in around if e.full_name == CONTRIBUTION and (e.city, e.record["record_id"]) not in corrected)
-    record, city, rid = good.record, good.city, good.key
+    corrected = {(e.city, e.record["record_id"]) for e in late if e.full_name == CONTRIBUTION and e.record is not None}
+    good, record = next((e, e.record) for e in around if e.full_name == CONTRIBUTION and e.record is not None
+                        and (e.city, e.record["record_id"]) not in corrected)
+    city, rid = good.city, good.key
     body = encode(CONTRIBUTION, record)
     other = next(c for c in CITIES if c != city)
     wrong_check = rid[:17] + ("0" if rid[17] != "0" else "1")
@@ -240,6 +241,7 @@ async def publish_history(bootstrap: str, events: Iterable[SimulatedEvent], in_f
     try:
         for event in events:
             if event.raw is None:
+                assert event.record is not None  # a good event
                 topic, key, value, headers = publishers[event.city].prepare(event.full_name, event.record)
             else:
                 topic, key, value = event.topic, event.key.encode(), event.raw

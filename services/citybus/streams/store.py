@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import shutil
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import cast
 
 from rocksdict import Options, Rdict, WriteBatch
 
@@ -47,7 +48,8 @@ class PartitionStore:
         self._db.write(batch)
 
     def keys(self, prefix: bytes = b"") -> Iterable[bytes]:
-        for key in self._db.keys(from_key=prefix):
+        # rocksdict types a key as any of its key types; in raw mode it is always bytes
+        for key in cast(Iterator[bytes], self._db.keys(from_key=prefix)):
             if not key.startswith(prefix):
                 return
             if not key.startswith(_POSITION):

@@ -55,7 +55,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
@@ -63,7 +63,7 @@ from aiokafka.structs import ConsumerRecord
 
 from citybus.kafka.commits import COMMIT_INTERVAL_S, PacedCommits
 from citybus.streams.assignor import Owners, routing_assignor
-from citybus.streams.batch import Batch, Processor, Send, partition_of, remembered_partitioner
+from citybus.streams.batch import Batch, Processor, Send, Ticking, partition_of, remembered_partitioner
 from citybus.streams.restore import restore_changelog
 from citybus.streams.store import Stores
 
@@ -102,6 +102,10 @@ class WorkerConfig:
     pipelined: bool = False
     # input offsets are committed at most this often (a crash replays at most this much more)
     commit_interval_ms: int = round(COMMIT_INTERVAL_S * 1000)
+
+
+def _is_ticking(processor: Processor) -> TypeGuard[Ticking]:
+    return hasattr(processor, "tick")
 
 
 class StateWorker:
@@ -151,7 +155,7 @@ class StateWorker:
 
     @property
     def _acts_on_time(self) -> bool:
-        return self.config.tick_interval is not None and hasattr(self.processor, "tick")
+        return self.config.tick_interval is not None and _is_ticking(self.processor)
 
     def stop_soon(self) -> None:
         self._stopping.set()
@@ -165,8 +169,9 @@ class StateWorker:
         """Until `stop_soon`: fetch, process, commit. Stops cleanly (last batch committed, group left)."""
         assert self.consumer is not None
         ticker = None
-        if self._acts_on_time:
-            ticker = asyncio.create_task(self._ticks(self.config.tick_interval))
+        interval = self.config.tick_interval
+        if interval is not None and _is_ticking(self.processor):  # _acts_on_time, narrowed for mypy
+            ticker = asyncio.create_task(self._ticks(interval, self.processor))
         try:
             while not self._stopping.is_set():
                 fetched = await self.consumer.getmany(timeout_ms=self.config.poll_ms,
@@ -184,7 +189,7 @@ class StateWorker:
                 ticker.cancel()
             await self.close()
 
-    async def _ticks(self, interval: float) -> None:
+    async def _ticks(self, interval: float, processor: Ticking) -> None:
         while not self._stopping.is_set():
             await asyncio.sleep(interval)
             async with self._lock:
@@ -192,8 +197,7 @@ class StateWorker:
                     continue
                 await self._settled()
                 deliveries: list[asyncio.Future] = []
-                batch = await self.processor.tick(frozenset(self.ticking), self.stores,  # type: ignore[attr-defined]
-                                                  self._sender(deliveries))
+                batch = await processor.tick(frozenset(self.ticking), self.stores, self._sender(deliveries))
                 await self._settle(batch, deliveries, {})
 
     async def _idle(self) -> None:

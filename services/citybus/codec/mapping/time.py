@@ -2,15 +2,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeVar, overload
 
 __all__ = ["millis", "utc"]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _MS = dt.timedelta(milliseconds=1)
+_T = TypeVar("_T")
 _last: tuple[object, int] = (None, 0)  # (datetime, its millis) last converted; replaced whole
 
 
-def millis(value: dt.datetime | int) -> int:
+@overload
+def millis(value: int) -> int: ...
+
+
+@overload
+def millis(value: _T) -> _T | int: ...
+
+
+def millis(value: object) -> object:
     """An aware datetime as epoch milliseconds; anything else as it is, for the field rules to
     refuse by name (a naive datetime, a string) instead of a TypeError here. The decoder hands
     out one datetime object per timestamp it keeps, so the last one converted is remembered by
@@ -23,7 +33,7 @@ def millis(value: dt.datetime | int) -> int:
         result = (value - _EPOCH) // _MS
         _last = (value, result)
         return result
-    return value  # type: ignore[return-value]
+    return value
 
 
 def utc(ms: int) -> dt.datetime:

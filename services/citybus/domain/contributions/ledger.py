@@ -160,7 +160,7 @@ class PersonLedger:
             return NotImplemented
         return self.resident_id == other.resident_id and self._records == other._records
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable; typeshed types object.__hash__ as a method
 
     def __repr__(self) -> str:
         return f"PersonLedger({self.resident_id!r}, {len(self._records)} records)"

@@ -138,15 +138,15 @@ def check_contribution(record_id: object, revision: object, status: object, resi
     validate_city_code(city, known_cities)
     _one_of(scheme, SCHEMES, "scheme")
     _one_of(insured_kind, INSURED_KINDS, "insured_kind")
-    validate_month(month)
+    checked_month = validate_month(month)
     millis = _epoch_millis(recorded_at, "recorded_at")
-    if month < FIRST_MONTH:  # type: ignore[operator]
+    if checked_month < FIRST_MONTH:
         raise ValidationError("month", f"must be {FIRST_MONTH} or later", month)
     try:
         latest = _month_of(millis)
     except (OverflowError, OSError, ValueError) as exc:
         raise ValidationError("recorded_at", "out of the representable range", millis) from exc
-    if month > latest:  # type: ignore[operator]
+    if checked_month > latest:
         raise ValidationError("month", f"must not be after the month of recorded_at ({latest}, UTC)", month)
     for field, amount in (("contribution_base", contribution_base), ("employer_amount", employer_amount),
                           ("employee_amount", employee_amount)):

@@ -5,6 +5,7 @@ from bisect import insort
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Final
 
 from citybus.domain.ids import month_from_index
 
@@ -13,7 +14,13 @@ __all__ = ["Refund", "ContributionSummary", "Claim", "MonthBook"]
 # An effective record as a month sees it. Tuple order *is* rule 3's precedence:
 # EMPLOYEE (0) before RESIDENT (1), higher base, lower city code, lower record_id.
 Claim = tuple[int, int, str, str, int, int]  # kind_rank, -base_cents, city, record_id, employee_cents, base_cents
-_RANK, _NEG_BASE, _CITY, _RECORD_ID, _EMPLOYEE, _BASE = range(6)
+# Final: mypy then knows each constant's value, and so the type of `claim[_CITY]` (str)
+_RANK: Final = 0
+_NEG_BASE: Final = 1
+_CITY: Final = 2
+_RECORD_ID: Final = 3
+_EMPLOYEE: Final = 4
+_BASE: Final = 5
 
 
 @dataclass(frozen=True, slots=True)

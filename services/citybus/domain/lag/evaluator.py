@@ -59,6 +59,9 @@ def evaluate_partition(
     return verdict
 
 
+_MEMBERS: dict[bool | None, str] = {True: "members present", False: "no members"}
+
+
 def _burrow(window: Sequence[PartitionSample], window_size: int) -> Verdict:
     latest = window[-1]
     lags = [s.lag_messages for s in window]
@@ -78,7 +81,7 @@ def _burrow(window: Sequence[PartitionSample], window_size: int) -> Verdict:
     if full and frozen and min(lags) > 0:
         where = "no commit yet" if latest.committed is None else f"committed offset stuck at {latest.committed}"
         commit, watched, start = latest.last_commit_ms, latest.commits_watched_since_ms, window[0].at_ms
-        members = {True: "members present", False: "no members"}.get(latest.group_active, "membership unknown")
+        members = _MEMBERS.get(latest.group_active, "membership unknown")
         if commit is not None and commit >= start:
             return Verdict(
                 PartitionStatus.STALL,

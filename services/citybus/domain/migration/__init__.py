@@ -31,6 +31,7 @@ from citybus.domain.migration.policy import (
     MS_PER_DAY,
     SagaPolicy,
     deadline_after,
+    step_key,
 )
 from citybus.domain.migration.registry import SubjectRegistry, conflicting_migration, held_after
 from citybus.domain.migration.saga import refused_saga, transition
@@ -57,7 +58,7 @@ __all__ = [
     # the scope table
     "Party", "ScopePlan", "SCOPE_PLANS", "COMPENSATION", "scopes_of", "plan_of", "city_of",
     # configuration and deadlines
-    "SagaPolicy", "DEFAULT_POLICY", "DEFAULT_STEP_DAYS", "DEFAULT_DAYS", "MS_PER_DAY", "deadline_after",
+    "SagaPolicy", "DEFAULT_POLICY", "DEFAULT_STEP_DAYS", "DEFAULT_DAYS", "MS_PER_DAY", "deadline_after", "step_key",
     # events and commands
     "MigrationRequested", "ReplyReceived", "DeadlineExpired", "SendCommand", "PublishStatus",
     "ScopeProgress", "Event", "Command", "STATUS_TOPIC",

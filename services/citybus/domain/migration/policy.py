@@ -8,7 +8,8 @@ from types import MappingProxyType
 from citybus.domain.migration.vocabulary import Scope, Step
 from citybus.errors import ConfigurationError
 
-__all__ = ["MS_PER_DAY", "DEFAULT_DAYS", "DEFAULT_STEP_DAYS", "SagaPolicy", "DEFAULT_POLICY", "deadline_after"]
+__all__ = ["MS_PER_DAY", "DEFAULT_DAYS", "DEFAULT_STEP_DAYS", "SagaPolicy", "DEFAULT_POLICY", "deadline_after",
+           "step_key"]
 
 MS_PER_DAY = 86_400_000
 DEFAULT_DAYS = 10
@@ -27,12 +28,14 @@ DEFAULT_STEP_DAYS: Mapping[tuple[Scope, Step], int] = MappingProxyType(
 _EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday = 0)
 
 
-def _step_key(key: object) -> tuple[Scope, Step]:
+def step_key(key: str | tuple[str, str]) -> tuple[Scope, Step]:
+    """`(scope, step)` or `"SCOPE.STEP"` (also `"SCOPE/STEP"`) as a key of `SagaPolicy.step_days`;
+    ConfigurationError naming `key` when it is neither."""
     try:
         if isinstance(key, str):
             scope, _, step = key.replace("/", ".").partition(".")
             return Scope(scope), Step(step)
-        scope, step = key  # type: ignore[misc]
+        scope, step = key
         return Scope(scope), Step(step)
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"step_days: {key!r} is not (scope, step) or 'SCOPE.STEP'") from exc
@@ -41,7 +44,8 @@ def _step_key(key: object) -> tuple[Scope, Step]:
 @dataclass(frozen=True)
 class SagaPolicy:
     """Saga configuration. `step_days` entries override the spec defaults, keyed by
-    `(scope, step)` or `"SCOPE.STEP"`; any step not listed takes `default_days`.
+    `(scope, step)`; keys `"SCOPE.STEP"` (configuration's form, see `step_key`) are taken too and
+    checked the same. Any step not listed takes `default_days`.
     `working_day_ms` is the time scale (None: real working days). `known_cities`
     is the participant registry used to validate requests (None: format only)."""
 
@@ -57,7 +61,7 @@ class SagaPolicy:
         if self.working_day_ms is not None and self.working_day_ms <= 0:
             raise ConfigurationError(f"working_day_ms must be > 0 or None (got {self.working_day_ms})")
         days = dict(DEFAULT_STEP_DAYS)
-        days.update({_step_key(key): value for key, value in self.step_days.items()})
+        days.update({step_key(key): value for key, value in self.step_days.items()})
         short = [f"{scope}.{step}={value}" for (scope, step), value in days.items() if value < 1]
         if self.default_days < 1:
             short.append(f"default_days={self.default_days}")

@@ -31,10 +31,14 @@ def transition(
     """Apply `event` to one saga. Returns the new state (None only for an event about an
     unknown saga other than its request) and the commands to carry out: SendCommands,
     then a PublishStatus when the status record changed."""
-    handler = _HANDLERS.get(type(event))
-    if handler is None:
+    if isinstance(event, MigrationRequested):
+        new, sends = _on_request(state, event, policy)
+    elif isinstance(event, ReplyReceived):
+        new, sends = _on_reply(state, event, policy)
+    elif isinstance(event, DeadlineExpired):
+        new, sends = _on_deadline(state, event, policy)
+    else:
         raise TypeError(f"no saga transition for {type(event).__name__}")
-    new, sends = handler(state, event, policy)
     if new is None or new == state:
         return state, []
     assert state is None or state.migration_id == new.migration_id
@@ -121,10 +125,3 @@ def _route(state: SagaState | None, migration_id: str, command_id: str, act: Cal
     if new_scope_state == scope:
         return state, []
     return state.with_scope(new_scope_state), sends
-
-
-_HANDLERS: dict[type, Callable[[SagaState | None, Event, SagaPolicy], Handled]] = {
-    MigrationRequested: _on_request,
-    ReplyReceived: _on_reply,
-    DeadlineExpired: _on_deadline,
-}
