@@ -27,7 +27,9 @@ browser-deps:
 	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
 
+# ruff (bug rules only, see [tool.ruff.lint]) and the import-linter contracts
 lint: venv
+	$(BIN)/ruff check services tests
 	$(BIN)/lint-imports
 
 # mypy, configured in pyproject.toml ([tool.mypy]: services/citybus)
@@ -41,6 +43,7 @@ unit: venv
 	$(BIN)/pytest -q tests/unit
 
 test: venv kafka-jars browser-deps
+	$(BIN)/ruff check services tests
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/citybus schemas check

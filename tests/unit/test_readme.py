@@ -58,5 +58,5 @@ COMMANDS = sorted({m.strip() for m in re.findall(r"^citybus ([a-z][a-z -]*?)(?: 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_readme_command_exists(command):
     done = subprocess.run([sys.executable, "-m", "citybus", *command.split(), "--help"], capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr

@@ -26,39 +26,40 @@ from citybus.domain.contributions import (
 __all__ = ["PersonEvents", "PersonOutcome", "Rejected", "group_by_resident", "apply_person",
            "STATEMENT_SCHEMES", "REVISION_CONFLICT", "REQUEST_CONFLICT"]
 
-O = TypeVar("O")
+Origin = TypeVar("Origin")
 STATEMENT_SCHEMES = frozenset({"PENSION", "MEDICAL"})
 REVISION_CONFLICT = "REVISION_CONFLICT"
 REQUEST_CONFLICT = "REQUEST_CONFLICT"  # added by this service: a request_id seen before with other content
 
 
 @dataclass(slots=True)
-class PersonEvents(Generic[O]):
+class PersonEvents(Generic[Origin]):
     resident_id: str
-    contributions: list[tuple[ContributionRecord, O]] = field(default_factory=list)
-    requests: list[tuple[RetirementRequest, O]] = field(default_factory=list)
+    contributions: list[tuple[ContributionRecord, Origin]] = field(default_factory=list)
+    requests: list[tuple[RetirementRequest, Origin]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
-class Rejected(Generic[O]):
-    origin: O
+class Rejected(Generic[Origin]):
+    origin: Origin
     reason_code: str
     reason: str
 
 
 @dataclass(slots=True)
-class PersonOutcome(Generic[O]):
+class PersonOutcome(Generic[Origin]):
     resident_id: str
     changed_schemes: tuple[str, ...] = ()  # publish these summaries, once each
     statements: list[RetirementStatement] = field(default_factory=list)  # issue these
-    rejected: list[Rejected[O]] = field(default_factory=list)
+    rejected: list[Rejected[Origin]] = field(default_factory=list)
     ledger_changed: bool = False
     book_changed: bool = False
 
 
-def group_by_resident(items: Iterable[tuple[ContributionRecord | RetirementRequest, O]]) -> dict[str, PersonEvents[O]]:
+def group_by_resident(
+        items: Iterable[tuple[ContributionRecord | RetirementRequest, Origin]]) -> dict[str, PersonEvents[Origin]]:
     """Per resident, in arrival order; dict order is the order residents first appear."""
-    people: dict[str, PersonEvents[O]] = {}
+    people: dict[str, PersonEvents[Origin]] = {}
     for value, origin in items:
         person = people.get(value.resident_id)
         if person is None:
@@ -70,10 +71,10 @@ def group_by_resident(items: Iterable[tuple[ContributionRecord | RetirementReque
     return people
 
 
-def apply_person(ledger: PersonLedger, book: RetirementBook, events: PersonEvents[O],
-                 policies: Mapping[str, MedicalPolicy]) -> PersonOutcome[O]:
+def apply_person(ledger: PersonLedger, book: RetirementBook, events: PersonEvents[Origin],
+                 policies: Mapping[str, MedicalPolicy]) -> PersonOutcome[Origin]:
     """Apply a person's events to `ledger` and `book` (both mutated) and say what to send."""
-    outcome: PersonOutcome[O] = PersonOutcome(events.resident_id)
+    outcome: PersonOutcome[Origin] = PersonOutcome(events.resident_id)
     changed: set[str] = set()
     touched: set[str] = set()
     for record, origin in events.contributions:

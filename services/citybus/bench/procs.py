@@ -29,10 +29,10 @@ class Children:
             service.start()
         else:  # the quixstreams peer runs in its own virtualenv
             service.log_path.parent.mkdir(parents=True, exist_ok=True)
-            log = open(service.log_path, "ab")
-            service.proc = subprocess.Popen([python, *args], env=env, stdout=log,
-                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            start_new_session=True)
+            with open(service.log_path, "ab") as log:  # the child keeps its own descriptor
+                service.proc = subprocess.Popen([python, *args], env=env, stdout=log,
+                                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                                start_new_session=True)
         self._started.append(service)
         return service
 

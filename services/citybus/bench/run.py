@@ -44,7 +44,7 @@ async def run_bench(config: BenchConfig, out: Path, command: str) -> dict:
     console = Console()
     home = settings().data_dir / "bench"
     home.mkdir(parents=True, exist_ok=True)
-    lock = open(home / "bench.lock", "w")  # noqa: SIM115 - held until the process ends
+    lock = open(home / "bench.lock", "w")  # noqa: SIM115, ASYNC230 - held until the process ends
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -78,7 +78,7 @@ async def run_bench(config: BenchConfig, out: Path, command: str) -> dict:
             begun = time.perf_counter()
             try:
                 await benches[name](ctx)
-            except Exception as exc:  # one benchmark failing still reports the others
+            except Exception as exc:  # noqa: BLE001 - one benchmark failing still reports the others
                 ctx.results[name] = {"skipped": f"failed: {type(exc).__name__}: {exc}"[:2000]}
                 traceback.print_exc(file=sys.stderr)
             ctx.results.setdefault(name, {})["bench_seconds"] = round(time.perf_counter() - begun, 1)

@@ -12,7 +12,6 @@ import os
 import shutil
 import sys
 from collections import Counter
-from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 

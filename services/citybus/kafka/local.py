@@ -196,16 +196,17 @@ class LocalKafka:
         ]
 
     def _java(self, main: str, *args: str, node_dir: Path) -> None:
-        done = subprocess.run(self._java_cmd(main, *args, node_dir=node_dir), capture_output=True, text=True)
+        done = subprocess.run(self._java_cmd(main, *args, node_dir=node_dir), capture_output=True, text=True,
+                              check=False)
         if done.returncode != 0:
             raise BrokerError(f"{main} {' '.join(args)} failed: {done.stderr.strip() or done.stdout.strip()}")
 
     def _start_node(self, node_dir: Path, props: Path) -> int:
-        out = open(node_dir / "stdout.log", "ab")
-        proc = subprocess.Popen(
-            self._java_cmd("kafka.Kafka", str(props), node_dir=node_dir),
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-        )
+        with open(node_dir / "stdout.log", "ab") as out:  # the broker keeps its own descriptor
+            proc = subprocess.Popen(
+                self._java_cmd("kafka.Kafka", str(props), node_dir=node_dir),
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
         return proc.pid
 
 
@@ -267,11 +268,11 @@ def _wait(bootstrap, expected_brokers, timeout, pids, asyncio, AIOKafkaClient) -
     last: Exception | None = None
     while time.monotonic() < deadline:
         if pids and not all(_pid_alive(p) for p in pids):
-            raise BrokerError(f"a broker JVM exited during start-up; see its server.log/stdout.log")
+            raise BrokerError("a broker JVM exited during start-up; see its server.log/stdout.log")
         try:
             if asyncio.run(brokers()) >= expected_brokers:
                 return
-        except Exception as exc:  # not up yet: connection refused, no metadata
+        except Exception as exc:  # noqa: BLE001 - not up yet: connection refused, no metadata, ...
             last = exc
         time.sleep(0.5)
     raise BrokerError(f"Kafka at {bootstrap} did not answer within {timeout:.0f}s: {last!r}")

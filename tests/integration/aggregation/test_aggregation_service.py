@@ -117,8 +117,7 @@ async def test_bad_bytes_go_to_the_deadletters_and_good_events_around_them_count
     worker = workers("w1")
     expected = Expected()
     await worker.wait_ready()
-    counts = await publish_history(bus, expected.add(contribution_history(300, seed=14, first_person=400_000,
-                                                                         bad=True)))
+    await publish_history(bus, expected.add(contribution_history(300, seed=14, first_person=400_000, bad=True)))
     assert {e.reason_code for e in expected.bad} == {
         "UNDECODABLE", "UNKNOWN_SCHEMA", "WRONG_TYPE", "INVALID_FIELD", "WRONG_CITY", "UNKNOWN_CITY",
         "REVISION_CONFLICT"}

@@ -9,7 +9,6 @@ import time
 import uuid
 
 import aiohttp
-import pytest
 from aiokafka import AIOKafkaProducer
 
 from citybus.bus.publisher import CityPublisher, city_producer

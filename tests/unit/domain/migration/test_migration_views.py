@@ -68,12 +68,17 @@ def test_state_round_trips_through_json_at_every_stage(start):
     run = start(scopes=("PENSION", "MEDICAL"))
     seen = [run.state]
     pension, medical = run.sends()
-    run.answer(medical, "REJECTED"); seen.append(run.state)
-    run.answer(pension); seen.append(run.state)
-    run.answer(run.sent()); seen.append(run.state)
-    run.answer(run.sent(), "FAILED"); seen.append(run.state)
+    run.answer(medical, "REJECTED")
+    seen.append(run.state)
+    run.answer(pension)
+    seen.append(run.state)
+    run.answer(run.sent())
+    seen.append(run.state)
+    run.answer(run.sent(), "FAILED")
+    seen.append(run.state)
     for _ in range(4):
-        run.expire(run.sent()); seen.append(run.state)  # NEEDS_ATTENTION
+        run.expire(run.sent())
+        seen.append(run.state)  # NEEDS_ATTENTION
     refused, _ = transition(None, request(subject_type="ROBOT", scopes=("X",)))
     for state in [*seen, refused]:
         stored = json.loads(json.dumps(state.to_dict()))
