@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from citybus.domain.contributions import ContributionRecord, MedicalPolicy
 from citybus.domain.ids import month_from_index, month_index
 
-from .factories import P, RECORDED_AT, rec, request
+from .factories import P, rec, request
 
 CITIES = ("310000", "440300", "441900", "442000")
 SCHEMES = ("PENSION", "MEDICAL", "MATERNITY")
@@ -68,9 +68,26 @@ def histories(draw, max_length: int = 150, conflicts: bool = False) -> list[Cont
     if conflicts:  # same revision, other content: which one stays depends on order
         for _ in range(draw(st.integers(0, 3))):
             target = draw(st.sampled_from(events))
-            events.append(dataclasses.replace(target, recorded_at=RECORDED_AT - 1,
-                                              employee_amount=target.employee_amount + 1))
+            events.append(dataclasses.replace(target, **draw(CONFLICTS)(target)))
     return events
+
+
+def _other(values: tuple[str, ...], current: str) -> str:
+    return values[(values.index(current) + 1) % len(values)]
+
+
+# One content field changed (contributions.md rule 1: any difference is a conflict), each of them in turn.
+# resident_id is the one field left out: another person's record never reaches this person's ledger.
+CONFLICTS = st.sampled_from((
+    lambda r: {"status": _other(("ACTIVE", "REVERSED"), r.status)},
+    lambda r: {"scheme": _other(SCHEMES, r.scheme)},
+    lambda r: {"insured_kind": _other(("EMPLOYEE", "RESIDENT"), r.insured_kind)},
+    lambda r: {"month": month_from_index(month_index(r.month) + 1)},
+    lambda r: {"contribution_base": r.contribution_base + Decimal("0.01")},
+    lambda r: {"employer_amount": r.employer_amount + 1},
+    lambda r: {"employee_amount": r.employee_amount + 1},
+    lambda r: {"recorded_at": r.recorded_at - 1},
+))
 
 
 @st.composite

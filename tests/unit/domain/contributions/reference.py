@@ -47,6 +47,26 @@ def kept_records(events: Iterable[Any]) -> dict[tuple[str, str], dict[str, Any]]
     return kept
 
 
+CONTENT = ("status", "resident_id", "scheme", "insured_kind", "month", "contribution_base", "employer_amount",
+           "employee_amount", "recorded_at")  # every field but the identity (city, record_id) and the revision
+
+
+def conflicts(events: Iterable[Any]) -> list[bool]:
+    """Rule 1, per event in delivery order: True when the revision kept for its (city, record_id) is its
+    own revision with other content (REVISION_CONFLICT); lower revisions and redeliveries are not."""
+    kept: dict[tuple[str, str], tuple[int, tuple]] = {}
+    out = []
+    for event in events:
+        get = event.__getitem__ if isinstance(event, Mapping) else lambda name, e=event: getattr(e, name)
+        key, revision = (get("city"), get("record_id")), get("revision")
+        content = tuple(Decimal(str(get(n))) if n.endswith(("_base", "_amount")) else get(n) for n in CONTENT)
+        known = kept.get(key)
+        out.append(known is not None and known[0] == revision and known[1] != content)
+        if known is None or revision > known[0]:
+            kept[key] = (revision, content)
+    return out
+
+
 def retained_and_duplicates(records: list[dict[str, Any]]) -> tuple[dict[str, dict], list[dict]]:
     by_month: dict[str, list[dict]] = defaultdict(list)
     for record in records:

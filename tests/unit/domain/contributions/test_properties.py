@@ -2,11 +2,11 @@
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from citybus.domain.contributions import PersonLedger, person_json, retirement_statement, statement_json
+from citybus.domain.contributions import ApplyOutcome, PersonLedger, person_json, retirement_statement, statement_json
 
 from .factories import P
 from .histories import POLICIES, REQUESTS, deliveries, histories
-from .reference import reference_figures
+from .reference import conflicts, reference_figures
 
 SCHEMES = ("PENSION", "MEDICAL", "UNEMPLOYMENT", "WORK_INJURY", "MATERNITY")
 FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -36,7 +36,8 @@ def test_any_order_and_any_redelivery_give_the_same_figures(data, events, reques
 @given(st.data(), histories(conflicts=True), REQUESTS, POLICIES)
 def test_the_ledger_agrees_with_the_reference(data, events, request, policies):
     delivered = data.draw(deliveries(events))
-    ledger, _ = replay(delivered)
+    ledger, results = replay(delivered)
+    assert [r.outcome is ApplyOutcome.CONFLICT for r in results] == conflicts(delivered)
     expected = reference_figures(delivered, request, policies)
     statement = statement_json(retirement_statement(ledger, request, policies))
     assert person_json(P, ledger.summaries())["schemes"] == expected["schemes"]
