@@ -5,76 +5,16 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from aiokafka.structs import ConsumerRecord
-
 from citybus.aggregation.outputs import STATEMENTS_TOPIC, SUMMARIES_TOPIC
-from citybus.aggregation.process import BY_PERSON_TOPIC, INDEX_TOPIC, LEDGER, ORIGIN_HEADER, STATEMENT, Aggregator
-from citybus.aggregation.service import medical_policies, source_topics
-from citybus.bus import DEADLETTER_TOPIC, default_intake
-from citybus.bus.publisher import CityPublisher
+from citybus.aggregation.process import BY_PERSON_TOPIC, INDEX_TOPIC, ORIGIN_HEADER, STATEMENT
+from citybus.aggregation.service import source_topics
+from citybus.bus import DEADLETTER_TOPIC
 from citybus.catalog import default_catalog
 from citybus.codec import decode
-from citybus.domain.contributions import PersonLedger
 from citybus.simulate import WORKED_EXAMPLE_ID, WORKED_EXAMPLE_REQUEST
 from citybus.simulate.contributions import bad_events, worked_example
-from citybus.streams.store import Stores
-from citybus.streams.batch import Batch, partition_of
-
-PARTITIONS = 6
-
-
-def record(topic: str, key: bytes, value: bytes, headers=(), offset: int = 0, partition: int | None = None):
-    partition = partition_of(key, PARTITIONS) if partition is None else partition
-    return ConsumerRecord(topic, partition, offset, 0, 0, key, value, None, len(key), len(value or b""),
-                          tuple(headers))
-
-
-def as_records(simulated) -> list[ConsumerRecord]:
-    catalog = default_catalog()
-    publishers = {c: CityPublisher(catalog, c, None) for c in catalog.city_codes}
-    out = []
-    for offset, e in enumerate(simulated):
-        if e.raw is None:
-            topic, key, value, headers = publishers[e.city].prepare(e.full_name, e.record)
-        else:
-            topic, key, value, headers = e.topic, e.key.encode(), e.raw, []
-        out.append(record(topic, key, value, headers, offset))
-    return out
-
-
-class Harness:
-    def __init__(self, root) -> None:
-        self.stores = Stores(root)
-        for p in range(PARTITIONS):
-            self.stores.open(p)
-        self.sent: list[tuple] = []
-        self.aggregator = Aggregator(intake=default_intake(), service="aggregation",
-                                     policies=medical_policies(default_catalog()), partitions=PARTITIONS)
-
-    async def send(self, topic, key, value, headers=(), partition=None):
-        self.sent.append((topic, key, value, list(headers), partition))
-
-    async def run(self, records) -> Batch:
-        batch = await self.aggregator.process(records, self.stores, self.send)
-        for partition in set(batch.state) | set(batch.local):  # as the worker does after the sends
-            self.stores[partition].write({**batch.local.get(partition, {}), **batch.state.get(partition, {})})
-        return batch
-
-    def topics(self) -> list[str]:
-        return [s[0] for s in self.sent]
-
-    def ledger(self, rid: str) -> PersonLedger:
-        stored = self.stores[partition_of(rid.encode(), PARTITIONS)].get(LEDGER + rid.encode())
-        assert stored is not None, rid
-        return PersonLedger.from_bytes(stored)
-
-
-@pytest.fixture
-def harness(tmp_path):
-    h = Harness(tmp_path / "stores")
-    yield h
-    h.stores.close_all()
+from citybus.streams.batch import partition_of
+from tests.unit.aggregation.harness import PARTITIONS, as_records, record
 
 
 def test_sources_are_every_citys_contributions_and_retirements():
