@@ -18,7 +18,6 @@ crash harmless; this module only decides.
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -38,7 +37,6 @@ from citybus.streams.batch import Batch, Send, partition_of
 __all__ = ["Aggregator", "WRONG_KEY", "INDEX_TOPIC", "BY_PERSON_TOPIC", "ORIGIN_HEADER", "LEDGER", "BOOK",
            "STATEMENT"]
 
-log = logging.getLogger(__name__)
 WRONG_KEY = "WRONG_KEY"  # added by this service: the Kafka key is not the record's resident_id
 INDEX_TOPIC = "citybus-aggregation-statements-by-request"
 BY_PERSON_TOPIC = "citybus-aggregation-by-person"
@@ -82,10 +80,10 @@ class Aggregator:
         now_ms = int(time.time() * 1000)
         for person in group_by_resident(accepted).values():
             await self._apply(person, stores, batch, send, rejections, now_ms)
+        self._index(index, stores, batch, rejections)
         deadletters = DeadLetterSink(send, self.service)
         for rejection in rejections:
             await deadletters.reject(rejection)
-        self._index(index, stores, batch)
         self.events += len(records)
         self.rejected += len(rejections)
         return batch
@@ -132,14 +130,15 @@ class Aggregator:
         self.summaries += len(outcome.changed_schemes)
         self.statements += len(outcome.statements)
 
-    def _index(self, records: Sequence[ConsumerRecord], stores: Stores, batch: Batch) -> None:
-        """Keep the latest statement per request_id; a redelivered older revision never wins."""
+    def _index(self, records: Sequence[ConsumerRecord], stores: Stores, batch: Batch,
+               rejections: list[Rejection]) -> None:
+        """Keep the latest statement per request_id; a redelivered older revision never wins.
+        A record this service could not have written is dead-lettered, not stored."""
         latest: dict[tuple[int, bytes], tuple[int, bytes]] = {}
         for record in records:
-            try:
-                revision = json.loads(record.value)["revision"]
-            except (TypeError, ValueError, KeyError):
-                log.warning("unreadable statement index record at %s/%s", record.partition, record.offset)
+            revision = _index_revision(record)
+            if isinstance(revision, str):
+                rejections.append(Rejection.of_record(record, "UNDECODABLE", f"statement index record: {revision}"))
                 continue
             slot = (record.partition, STATEMENT + record.key)
             known = latest.get(slot)
@@ -181,3 +180,17 @@ class Aggregator:
     def read_statement(self, request_id: str, stores: Stores) -> bytes | None:
         key = request_id.encode()
         return stores[partition_of(key, self.partitions)].get(STATEMENT + key)
+
+
+def _index_revision(record: ConsumerRecord) -> int | str:
+    """The revision of a statement index record (JSON, keyed by request_id), or what is wrong with it."""
+    if not record.key:
+        return "key: missing (must be the request_id)"
+    try:
+        view = json.loads(record.value)
+    except (TypeError, ValueError) as exc:  # None, not UTF-8, not JSON
+        return f"value: not a JSON statement ({exc})"
+    revision = view.get("revision") if isinstance(view, dict) else None
+    if isinstance(revision, bool) or not isinstance(revision, int) or revision < 1:
+        return f"revision: must be an integer >= 1 (got {revision!r})"
+    return revision

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from aiokafka.structs import ConsumerRecord
+
 from citybus.aggregation.outputs import STATEMENTS_TOPIC, SUMMARIES_TOPIC
 from citybus.aggregation.process import BY_PERSON_TOPIC, INDEX_TOPIC, ORIGIN_HEADER, STATEMENT
 from citybus.aggregation.service import source_topics
@@ -113,3 +116,52 @@ async def test_the_statement_index_keeps_the_latest_revision(harness):
     await harness.run([record(INDEX_TOPIC, key, view(3), (), 3)])
     assert json.loads(harness.stores[p].get(STATEMENT + key))["revision"] == 3
     assert harness.sent == []
+
+
+@pytest.mark.parametrize("origin", [
+    pytest.param(None, id="no-origin-header"),
+    pytest.param(b"city.440300.insurance.contributions", id="no-partition-or-offset"),
+    pytest.param(b"city.440300.insurance.contributions/x/1", id="partition-not-a-number"),
+    pytest.param(b"/4/1234", id="no-topic"),
+    pytest.param(b"\xff\xfe/4/1", id="not-utf-8"),
+])
+async def test_a_repartitioned_event_without_a_valid_origin_is_dead_lettered_as_undecodable(harness, origin):
+    """Nothing says where it was published: it cannot be applied as anyone's, nor named in a dead letter
+    by its origin; it is dead-lettered as it arrived, and a good event of the same batch is applied."""
+    first, second = as_records(worked_example()[:2])
+    headers = [*first.headers] + ([(ORIGIN_HEADER, origin)] if origin is not None else [])
+    forwarded = record(BY_PERSON_TOPIC, first.key, first.value, headers, 7)
+    await harness.run([forwarded, second])
+    (dead,) = harness.dead_letters()
+    assert dead["reason_code"] == "UNDECODABLE" and ORIGIN_HEADER in dead["reason"]
+    assert (dead["source_topic"], dead["offset"], dead["value"]) == (BY_PERSON_TOPIC, 7, first.value)
+    assert harness.ledger(WORKED_EXAMPLE_ID).summary("PENSION").total_months == 1  # the second event only
+
+
+def index_record(key: bytes | None, value: bytes | None, offset: int) -> ConsumerRecord:
+    return ConsumerRecord(INDEX_TOPIC, partition_of(b"RR-1", PARTITIONS), offset, 0, 0, key, value, None, 4,
+                          len(value or b""), ())
+
+
+@pytest.mark.parametrize(("key", "value", "names"), [
+    pytest.param(b"RR-1", b'{"request_id": "RR-1", "revision": ', "JSON", id="truncated-json"),
+    pytest.param(b"RR-1", b"\xc3\x01\x00\x00", "JSON", id="avro-bytes"),
+    pytest.param(b"RR-1", None, "JSON", id="tombstone"),
+    pytest.param(b"RR-1", b'{"request_id": "RR-1"}', "revision", id="no-revision"),
+    pytest.param(b"RR-1", b'{"request_id": "RR-1", "revision": "2"}', "revision", id="revision-a-string"),
+    pytest.param(b"RR-1", b'[2]', "revision", id="not-an-object"),
+    pytest.param(None, b'{"request_id": "RR-1", "revision": 2}', "key", id="no-key"),
+])
+async def test_an_unreadable_statement_index_record_is_dead_lettered_and_the_others_are_stored(
+        harness, key, value, names):
+    def view(revision: int) -> bytes:
+        return json.dumps({"request_id": "RR-1", "revision": revision}).encode()
+
+    bad = index_record(key, value, 1)
+    await harness.run([index_record(b"RR-1", view(1), 0), bad, index_record(b"RR-1", view(2), 2)])
+    (dead,) = harness.dead_letters()
+    assert dead["reason_code"] == "UNDECODABLE" and names in dead["reason"]
+    assert (dead["source_topic"], dead["offset"], dead["key"], dead["value"]) == (INDEX_TOPIC, 1, key, value)
+    stored = harness.stores[partition_of(b"RR-1", PARTITIONS)].get(STATEMENT + b"RR-1")
+    assert json.loads(stored)["revision"] == 2
+    assert harness.aggregator.rejected == 1
