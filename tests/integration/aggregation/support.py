@@ -5,12 +5,13 @@ import asyncio
 import os
 import signal
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
 from citybus.aggregation.service import BY_PERSON_TOPIC, INDEX_TOPIC, source_topics
@@ -23,7 +24,7 @@ from citybus.kafka.offsets import group_lag
 from citybus.simulate.contributions import CONTRIBUTION, SimulatedEvent
 from tests.unit.domain.contributions.reference import reference_figures
 
-from ..records import read_to_end
+from ..records import end_offsets, read_to_end
 
 GROUP = "citybus-aggregation"
 
@@ -150,9 +151,14 @@ async def check_http(urls: list[str], expected: Expected) -> int:
     return compared
 
 
-async def read_topic(bootstrap: str, topic: str) -> list[Any]:
-    """Every record of `topic` from the beginning to the current end."""
-    return await read_to_end(bootstrap, [topic])
+async def read_topic(bootstrap: str, topic: str, after: Mapping[TopicPartition, int] | None = None) -> list[Any]:
+    """Every record of `topic` from the beginning (or from the offsets `after`, see `topic_ends`) to its current end."""
+    return await read_to_end(bootstrap, [topic], after)
+
+
+async def topic_ends(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+    """Where `topic` ends now: what a test reads after, to see only what its own run wrote."""
+    return await end_offsets(bootstrap, [topic])
 
 
 async def latest_summaries(bootstrap: str) -> dict[tuple[str, str], dict]:
