@@ -41,6 +41,7 @@ from typing import Any
 from aiokafka.structs import ConsumerRecord
 
 from citybus.bus import DeadLetterSink, Intake, Rejection
+from citybus.domain.ids import validate_enterprise_id, validate_resident_id
 from citybus.domain.migration import (
     HOUSEHOLD_MOVE_REQUESTER,
     MigrationRequested,
@@ -48,6 +49,7 @@ from citybus.domain.migration import (
     SagaState,
     SendCommand,
 )
+from citybus.errors import ValidationError
 from citybus.migration.deadlines import DeadlineIndex
 from citybus.migration.subjects import Outcome, SubjectSagas
 from citybus.migration.wire import CLAIMED_TOPIC, CLAIMS_TOPIC, forwarded, outbound, request_out
@@ -55,7 +57,7 @@ from citybus.streams.origin import ORIGIN_HEADER, origin_of
 from citybus.streams.store import Stores
 from citybus.streams.batch import Batch, Send, partition_of
 
-__all__ = ["Orchestrator", "SAGAS", "INDEX", "MIGRATION_ID_TAKEN", "now_ms"]
+__all__ = ["Orchestrator", "SAGAS", "INDEX", "MIGRATION_ID_TAKEN", "now_ms", "reply_subject"]
 
 SAGAS, INDEX = b"G", b"I"
 MIGRATION_ID_TAKEN = "MIGRATION_ID_TAKEN"  # added by this service: the id is another subject's migration
@@ -65,6 +67,33 @@ _CACHE = 50_000  # subjects kept decoded
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def reply_subject(key: bytes | None) -> str:
+    """The subject a reply is about. The reply's fields do not name it: its key does (bus.md: the
+    UTF-8 subject_id), and that key comes from a city, so it is checked like a field. Refused as
+    INVALID_FIELD ("format"), not UNDECODABLE: the value decoded, the key breaks its form. A key
+    that is no subject id could never reach a saga (sagas start only for valid ids)."""
+    if not key:
+        raise ValidationError("key", "a reply must be keyed by subject_id", key)
+    try:
+        subject_id = key.decode()
+    except UnicodeDecodeError:
+        raise ValidationError("key", "must be a UTF-8 subject_id", key) from None
+    if not _is_subject_id(subject_id):
+        raise ValidationError("key", "must be a subject_id (GB 11643 resident_id or GB 32100 enterprise id)",
+                              subject_id)
+    return subject_id
+
+
+def _is_subject_id(value: str) -> bool:
+    for validate in (validate_resident_id, validate_enterprise_id):
+        try:
+            validate(value)
+            return True
+        except ValidationError:
+            pass
+    return False
 
 
 class Orchestrator:
@@ -167,10 +196,12 @@ class Orchestrator:
                 await send(*request_out(value))
                 return None
             return await self._request(value, record, origin, stage, stores, send, sink, batch)
-        if not record.key:
-            await self._reject(sink, record, "INVALID_FIELD", "key: a reply must be keyed by subject_id")
+        try:
+            subject_id = reply_subject(record.key)
+        except ValidationError as error:
+            await self._reject(sink, record, error.reason_code, str(error))
             return None
-        subject = self._load(record.key, record.key.decode(), record.partition, stores)
+        subject = self._load(record.key, subject_id, record.partition, stores)
         return subject.on_reply(value, self.policy)
 
     async def _request(self, request: MigrationRequested, record: ConsumerRecord, origin: ConsumerRecord,

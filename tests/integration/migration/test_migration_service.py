@@ -9,6 +9,7 @@ import time
 import uuid
 
 import aiohttp
+import pytest
 from aiokafka import AIOKafkaProducer
 
 from citybus.bus.publisher import CityPublisher, city_producer
@@ -19,12 +20,14 @@ from citybus.codec.mapping.household import household_moved_record
 from citybus.domain.ids import enterprise_id_check_char, resident_id_check_char
 from citybus.domain.migration import MigrationRequested
 from citybus.migration.wire import CLAIMS_TOPIC, request_out
+from citybus.streams.batch import partition_of
 
 from ..records import read_to_end
 from .conftest import REFUSED_AT_CLEARANCE, MigrationRig
 
 CITIES = sorted(default_catalog().city_codes)
 PERSON_SCOPES = ["HOUSEHOLD", "PENSION", "MEDICAL", "PROVIDENT_FUND"]
+PARTITIONS = default_catalog().topic("bus.migration.requests").partitions
 
 
 def person(rng: random.Random) -> str:
@@ -84,11 +87,12 @@ async def read_topic(bootstrap: str, topics: list[str]) -> list:
 
 
 async def post_all(url: str, requests: list[dict]) -> None:
-    """POST every request, twenty at a time; each must be taken (202)."""
+    """POST every request, twenty at a time; each must be taken: 202 with its id, IN_PROGRESS (migration.md)."""
     async with aiohttp.ClientSession() as session:
         for start in range(0, len(requests), 20):
-            answers = await asyncio.gather(*(post(session, url, r) for r in requests[start:start + 20]))
-            assert all(status == 202 for status, _ in answers), answers
+            batch = requests[start:start + 20]
+            answers = await asyncio.gather(*(post(session, url, r) for r in batch))
+            assert answers == [(202, {"migration_id": r["migration_id"], "status": "IN_PROGRESS"}) for r in batch]
 
 
 def assert_invariant(rig: MigrationRig, views: dict[str, dict]) -> None:
@@ -162,14 +166,26 @@ def test_tax_refused_at_clearance_ends_rejected_with_the_reason(rig: MigrationRi
     assert LedgerJournal.read(rig.data_dir / "cities").holders(REFUSED_AT_CLEARANCE, "TAX_REGISTRATION") == {"440300"}
 
 
+def same_partition_person(subject: str, rng: random.Random) -> str:
+    """Another person whose requests share `subject`'s partition (so are read after its own)."""
+    home = partition_of(subject.encode(), PARTITIONS)
+    while partition_of((other := person(rng)).encode(), PARTITIONS) != home or other == subject:
+        pass
+    return other
+
+
 def test_repeated_request_starts_nothing_and_a_conflicting_one_is_rejected(rig: MigrationRig) -> None:
     subject = person(random.Random(7))
     first, second = f"rep-{uuid.uuid4().hex[:8]}", f"conf-{uuid.uuid4().hex[:8]}"
+    sentinel = f"sentinel-{uuid.uuid4().hex[:8]}"
     body = {"subject_type": "PERSON", "subject_id": subject, "from_city": "441900", "to_city": "310000"}
 
-    async def commands_of(migration_id: str) -> int:
-        records = await read_topic(rig.bootstrap, [f"city.{c}.commands" for c in CITIES])
-        return sum(1 for r in records if decode(r.value)[1]["migration_id"] == migration_id)
+    async def records_of(migration_id: str) -> tuple[int, int]:
+        """How many commands and status records of `migration_id` are on the bus."""
+        commands = await read_topic(rig.bootstrap, [f"city.{c}.commands" for c in CITIES])
+        statuses = await read_topic(rig.bootstrap, ["bus.migration.status"])
+        return (sum(1 for r in commands if decode(r.value)[1]["migration_id"] == migration_id),
+                sum(1 for r in statuses if r.key == migration_id.encode()))
 
     async def run() -> None:
         async with aiohttp.ClientSession() as session:
@@ -181,12 +197,31 @@ def test_repeated_request_starts_nothing_and_a_conflicting_one_is_rejected(rig: 
             views = await wait_final(rig.url, [first, second], 90)
             assert views[second]["status"] == "REJECTED"
             assert views[second]["reason"] == f"CONFLICT: {first}"
-            sent = await commands_of(first)
+            sent = await records_of(first)
+            assert sent[0] > 0 and sent[1] > 0
             status, known = await post(session, rig.url, {**body, "migration_id": first})
             assert status == 200 and known["status"] == views[first]["status"]
-            await asyncio.sleep(1.5)
-            assert await commands_of(first) == sent
-            assert await commands_of(second) == 0
+        # the same request again straight onto the bus, then a sentinel request for another subject
+        # on the same partition: once the sentinel is decided, so is the repeat read before it
+        repeat = MigrationRequested(first, "PERSON", subject, "441900", "310000", (), int(time.time() * 1000), "portal")
+        other = same_partition_person(subject, random.Random(8))
+        marker = MigrationRequested(sentinel, "PERSON", other, "441900", "310000", ("PENSION",),
+                                    int(time.time() * 1000), "portal")
+        producer = AIOKafkaProducer(bootstrap_servers=rig.bootstrap, acks="all")
+        await producer.start()
+        try:
+            for request in (repeat, marker):
+                topic, key, value, headers = request_out(request)
+                await producer.send_and_wait(topic, value, key=key, headers=headers,
+                                             partition=partition_of(key, PARTITIONS))
+        finally:
+            await producer.stop()
+        deadline = time.monotonic() + 60
+        while (await records_of(sentinel))[1] == 0:
+            assert time.monotonic() < deadline, "the sentinel request was never decided"
+            await asyncio.sleep(0.3)
+        assert await records_of(first) == sent
+        assert await records_of(second) == (0, 1)  # its REJECTED status, no command
 
     asyncio.run(run())
 
@@ -238,15 +273,26 @@ def test_an_undecodable_request_lands_in_the_dead_letters(rig: MigrationRig) -> 
     assert found[0]["value"] == b"\x00not avro at all"
 
 
-def test_http_validation_names_the_rule(rig: MigrationRig) -> None:
+@pytest.mark.parametrize("change, field, reason_code, rule", [
+    ({"subject_id": "440300199001011230"}, "subject_id", "INVALID_FIELD", "check character must be '8'"),
+    ({"to_city": "440300"}, "to_city", "INVALID_FIELD", "must differ from from_city"),
+    ({"from_city": "110000"}, "from_city", "UNKNOWN_CITY", "not a city in the participant registry"),
+    ({"scopes": ["TAX_REGISTRATION"]}, "scopes", "INVALID_FIELD", "TAX_REGISTRATION is not a scope of PERSON"),
+])
+def test_http_validation_names_the_rule(rig: MigrationRig, change: dict, field: str, reason_code: str,
+                                        rule: str) -> None:
+    """One broken rule per request (the rest valid), so the answer must name that one."""
+    valid = {"subject_type": "PERSON", "subject_id": person(random.Random(3)), "from_city": "440300",
+             "to_city": "441900"}
+
     async def run() -> tuple[int, dict]:
         async with aiohttp.ClientSession() as session:
-            return await post(session, rig.url, {"subject_type": "PERSON", "subject_id": "440300199001011230",
-                                                 "from_city": "440300", "to_city": "440300"})
+            return await post(session, rig.url, {**valid, **change})
 
     status, body = asyncio.run(run())
-    assert status == 400 and body["field"] in {"subject_id", "to_city"}
-
+    assert status == 400, body
+    assert (body["field"], body["reason_code"]) == (field, reason_code)
+    assert rule in body["rule"], body
 
 
 def test_two_workers_answer_for_every_id_whichever_is_asked_and_claim_each_id_once(rig: MigrationRig) -> None:

@@ -29,3 +29,18 @@ def retirement(**changes):
                   retirement_date=dt.date(2025, 1, 1), requested_at=dt.datetime(2025, 1, 1, tzinfo=UTC))
     record.update(changes)
     return record
+
+
+def household_moved(**changes):
+    record = dict(move_id="mv-1", resident_id=RESIDENT, from_city="440300", to_city="442000",
+                  moved_at=dt.datetime(2025, 3, 1, tzinfo=UTC))
+    record.update(changes)
+    return record
+
+
+def migration_reply(**changes):
+    record = dict(command_id="m-1/PENSION/PRECHECK", migration_id="m-1", scope="PENSION", step="PRECHECK",
+                  city="442000", outcome="DONE", reason=None, package={},
+                  replied_at=dt.datetime(2025, 3, 1, tzinfo=UTC))
+    record.update(changes)
+    return record

@@ -6,22 +6,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from aiokafka.structs import ConsumerRecord
+from orchestrator_rig import OTHER, PERSON, POLICY, Rig, consumed, request_record, sagas_of
 
 from citybus.bus import default_intake
 from citybus.bus.publisher import CityPublisher
 from citybus.catalog import default_catalog
 from citybus.codec import decode
 from citybus.codec.mapping.household import household_moved_record
-from citybus.domain.ids import resident_id_check_char
-from citybus.domain.migration import MigrationRequested, SagaPolicy
+from citybus.domain.migration import MigrationRequested
 from citybus.migration.orchestrator import INDEX, MIGRATION_ID_TAKEN, SAGAS, Orchestrator
 from citybus.migration.subjects import SubjectSagas
-from citybus.migration.wire import CLAIMED_TOPIC, CLAIMS_TOPIC, request_out
+from citybus.migration.wire import CLAIMED_TOPIC, CLAIMS_TOPIC
 from citybus.streams.store import Stores
-from citybus.streams.batch import Batch, partition_of
-
-POLICY = SagaPolicy(max_attempts=2, working_day_ms=100, known_cities=frozenset({"440300", "442000"}))
-PERSON = "44030119850607123" + resident_id_check_char("44030119850607123")
+from citybus.streams.batch import partition_of
 
 
 async def test_a_deadline_files_its_commands_after_the_state_and_sends_its_status(tmp_path: Path) -> None:
@@ -82,59 +79,16 @@ async def test_a_household_move_read_late_counts_its_deadlines_from_when_the_bus
 
 
 # ---- a migration_id is claimed once, for one subject ------------------------------------------
-OTHER = "44030119900101123" + resident_id_check_char("44030119900101123")
-
-
-def _request_record(migration_id: str, subject_id: str, offset: int = 0) -> ConsumerRecord:
-    request = MigrationRequested(migration_id, "PERSON", subject_id, "440300", "442000", ("PENSION",), 1_000, "portal")
-    topic, key, value, headers = request_out(request)
-    return ConsumerRecord(topic, partition_of(key, 6), offset, 5_000, 0, key, value, None, len(key), len(value),
-                          tuple(headers))
-
-
-def _consumed(topic: str, partition: int, offset: int, key: bytes, value: bytes, headers) -> ConsumerRecord:  # noqa: ANN001
-    return ConsumerRecord(topic, partition, offset, 9_000, 0, key, value, None, len(key), len(value), tuple(headers))
-
-
-class _Rig:
-    """An orchestrator on real stores for the partitions it owns; what it sends, by topic."""
-
-    def __init__(self, tmp_path: Path, owned: set[int]) -> None:
-        self.stores = Stores(tmp_path)
-        for partition in owned:
-            self.stores.open(partition)
-        self.orchestrator = Orchestrator(intake=default_intake(), policy=POLICY, service="test", clock=lambda: 5_000)
-        self.sent: list[tuple] = []
-
-    async def send(self, topic, key, value, headers=(), partition=None) -> None:  # noqa: ANN001
-        self.sent.append((topic, key, value, list(headers), partition))
-
-    async def process(self, *records: ConsumerRecord, stored: bool = True) -> Batch:
-        """One batch; `stored=False`: it has not settled yet when the next one is decided (pipelined)."""
-        batch = await self.orchestrator.process(list(records), self.stores, self.send)
-        for partition, values in batch.state.items():
-            if stored:
-                self.stores[partition].write(values, None)
-        return batch
-
-    def to(self, topic: str) -> list[tuple]:
-        return [s for s in self.sent if s[0] == topic]
-
-
-def _sagas_of(rig: _Rig, subject_id: str) -> dict:
-    raw = rig.stores[partition_of(subject_id.encode(), 6)].get(SAGAS + subject_id.encode())
-    return {} if raw is None else SubjectSagas.from_bytes(raw).sagas
-
 
 async def test_an_id_already_claimed_for_another_subject_starts_nothing_and_is_dead_lettered(tmp_path: Path) -> None:
-    rig = _Rig(tmp_path, set(range(6)))  # one worker: claims are made in the batch itself
-    first, second = _request_record("m-7", PERSON), _request_record("m-7", OTHER)
+    rig = Rig(tmp_path, set(range(6)))  # one worker: claims are made in the batch itself
+    first, second = request_record("m-7", PERSON), request_record("m-7", OTHER)
     try:
         await rig.process(first)
         assert Orchestrator.subject_of("m-7", rig.stores, partition_of(b"m-7", 6)) == PERSON
-        await rig.process(second, _request_record("m-7", PERSON, offset=1))  # and the first again: a no-op
-        assert set(_sagas_of(rig, PERSON)) == {"m-7"}
-        assert _sagas_of(rig, OTHER) == {}
+        await rig.process(second, request_record("m-7", PERSON, offset=1))  # and the first again: a no-op
+        assert set(sagas_of(rig, PERSON)) == {"m-7"}
+        assert sagas_of(rig, OTHER) == {}
         assert [decode(v)[1]["subject_id"] for t, _, v, *_ in rig.to("city.442000.commands")] == [PERSON]
         (dead,) = [decode(v)[1] for t, _, v, *_ in rig.to("bus.deadletter")]
         assert dead["reason_code"] == MIGRATION_ID_TAKEN
@@ -146,22 +100,22 @@ async def test_an_id_already_claimed_for_another_subject_starts_nothing_and_is_d
 
 
 async def test_two_subjects_claiming_one_id_in_one_batch_start_one_saga(tmp_path: Path) -> None:
-    rig = _Rig(tmp_path, set(range(6)))
+    rig = Rig(tmp_path, set(range(6)))
     try:
-        await rig.process(_request_record("m-8", OTHER), _request_record("m-8", PERSON))
-        assert set(_sagas_of(rig, OTHER)) == {"m-8"} and _sagas_of(rig, PERSON) == {}
+        await rig.process(request_record("m-8", OTHER), request_record("m-8", PERSON))
+        assert set(sagas_of(rig, OTHER)) == {"m-8"} and sagas_of(rig, PERSON) == {}
         assert [decode(v)[1]["reason_code"] for _, _, v, *_ in rig.to("bus.deadletter")] == [MIGRATION_ID_TAKEN]
     finally:
         rig.stores.close_all()
 
 
 async def test_a_claim_of_the_batch_still_settling_counts(tmp_path: Path) -> None:
-    rig = _Rig(tmp_path, set(range(6)))
+    rig = Rig(tmp_path, set(range(6)))
     try:
-        await rig.process(_request_record("m-11", PERSON), stored=False)
-        await rig.process(_request_record("m-11", OTHER))
+        await rig.process(request_record("m-11", PERSON), stored=False)
+        await rig.process(request_record("m-11", OTHER))
         assert [decode(v)[1]["reason_code"] for _, _, v, *_ in rig.to("bus.deadletter")] == [MIGRATION_ID_TAKEN]
-        assert _sagas_of(rig, OTHER) == {}
+        assert sagas_of(rig, OTHER) == {}
     finally:
         rig.stores.close_all()
 
@@ -171,31 +125,31 @@ async def test_an_id_owned_by_another_worker_is_claimed_there_before_its_saga_st
     subject_partition = partition_of(PERSON.encode(), 6)
     other_partition = partition_of(OTHER.encode(), 6)
     assert home not in {subject_partition, other_partition}
-    subjects = _Rig(tmp_path / "subjects", {subject_partition, other_partition})  # not the id's partition
-    ids = _Rig(tmp_path / "ids", {home})  # the worker that owns the id's partition
-    original = _request_record("m-9", PERSON)
+    subjects = Rig(tmp_path / "subjects", {subject_partition, other_partition})  # not the id's partition
+    ids = Rig(tmp_path / "ids", {home})  # the worker that owns the id's partition
+    original = request_record("m-9", PERSON)
     try:
         await subjects.process(original)
-        assert _sagas_of(subjects, PERSON) == {} and subjects.to("city.442000.commands") == []
+        assert sagas_of(subjects, PERSON) == {} and subjects.to("city.442000.commands") == []
         ((topic, key, value, headers, partition),) = subjects.to(CLAIMS_TOPIC)
         assert (key, value, partition) == (b"m-9", original.value, home)
 
-        claimed = await ids.process(_consumed(topic, partition, 0, key, value, headers))
+        claimed = await ids.process(consumed(topic, partition, 0, key, value, headers))
         assert ids.sent == []  # filed to go out only once the claim is kept
         assert claimed.state[home] == {INDEX + b"m-9": PERSON.encode()}
         ((topic, key, value, headers, partition),) = claimed.after
         assert (topic, key, partition) == (CLAIMED_TOPIC, PERSON.encode(), subject_partition)
 
-        await subjects.process(_consumed(topic, partition, 0, key, value, headers))
-        assert set(_sagas_of(subjects, PERSON)) == {"m-9"}
+        await subjects.process(consumed(topic, partition, 0, key, value, headers))
+        assert set(sagas_of(subjects, PERSON)) == {"m-9"}
         assert len(subjects.to("city.442000.commands")) == 1
 
         # the same id for another subject, forwarded the same way: refused by the id's owner,
         # dead-lettered with where it was first published
-        late = _request_record("m-9", OTHER, offset=3)
+        late = request_record("m-9", OTHER, offset=3)
         await subjects.process(late)
         ((topic, key, value, headers, partition),) = subjects.to(CLAIMS_TOPIC)[1:]
-        refused = await ids.process(_consumed(topic, partition, 1, key, value, headers))
+        refused = await ids.process(consumed(topic, partition, 1, key, value, headers))
         assert refused.after == [] and refused.state == {}
         (dead,) = [decode(v)[1] for t, _, v, *_ in ids.to("bus.deadletter")]
         assert dead["reason_code"] == MIGRATION_ID_TAKEN
@@ -208,12 +162,12 @@ async def test_an_id_owned_by_another_worker_is_claimed_there_before_its_saga_st
 
 
 async def test_a_forwarded_request_without_its_origin_is_dead_lettered(tmp_path: Path) -> None:
-    rig = _Rig(tmp_path, set(range(6)))
-    original = _request_record("m-10", PERSON)
+    rig = Rig(tmp_path, set(range(6)))
+    original = request_record("m-10", PERSON)
     try:
-        await rig.process(_consumed(CLAIMS_TOPIC, partition_of(b"m-10", 6), 4, b"m-10", original.value, ()))
+        await rig.process(consumed(CLAIMS_TOPIC, partition_of(b"m-10", 6), 4, b"m-10", original.value, ()))
         (dead,) = [decode(v)[1] for t, _, v, *_ in rig.to("bus.deadletter")]
         assert (dead["reason_code"], dead["source_topic"], dead["offset"]) == ("UNDECODABLE", CLAIMS_TOPIC, 4)
-        assert _sagas_of(rig, PERSON) == {}
+        assert sagas_of(rig, PERSON) == {}
     finally:
         rig.stores.close_all()

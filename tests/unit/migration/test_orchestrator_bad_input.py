@@ -1,0 +1,183 @@
+"""The orchestrator fed real bad bytes on each of its inputs: a reply or a move it cannot take is
+dead-lettered with its reason and the next record is still decided; a request that breaks a field
+rule ends REJECTED naming the rule (migration.md), while one it cannot decode is dead-lettered."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from aiokafka.structs import ConsumerRecord
+from orchestrator_rig import PERSON, Rig, consumed, request_record, sagas_of
+
+from citybus.codec import encode
+from citybus.codec.mapping.household import household_moved_record
+from citybus.streams.batch import partition_of
+
+REPLY, MOVE, REQUEST = ("citybus.migration.MigrationReply", "citybus.household.HouseholdMoved",
+                        "citybus.migration.MigrationRequested")
+REPLIES, MOVES, REQUESTS = "city.442000.replies", "city.442000.household.moves", "bus.migration.requests"
+HOME = partition_of(PERSON.encode(), 6)
+KEY = PERSON.encode()
+
+
+def reply(**changes: object) -> dict:
+    """442000's DONE to the PRECHECK of request_record("m-1", PERSON)."""
+    return {"command_id": "m-1/PENSION/PRECHECK", "migration_id": "m-1", "scope": "PENSION", "step": "PRECHECK",
+            "city": "442000", "outcome": "DONE", "reason": None, "package": {}, "replied_at": 6_000, **changes}
+
+
+def move(**changes: object) -> dict:
+    return {**household_moved_record("mv-1", PERSON, "440300", "442000", 1_000), **changes}
+
+
+def request(**changes: object) -> dict:
+    return {"migration_id": "m-2", "subject_type": "PERSON", "subject_id": PERSON, "from_city": "440300",
+            "to_city": "442000", "scopes": ["PENSION"], "requested_at": 1_000, "requested_by": "portal", **changes}
+
+
+def unknown_schema(value: bytes) -> bytes:
+    return value[:2] + b"\xde\xad\xbe\xef\x00\x00\x00\x00" + value[10:]
+
+
+GOOD_REPLY = encode(REPLY, reply())
+
+
+async def _started(tmp_path: Path) -> Rig:
+    """One worker with m-1 (PERSON, 440300 -> 442000, PENSION) waiting for its PRECHECK."""
+    rig = Rig(tmp_path, set(range(6)))
+    await rig.process(request_record("m-1", PERSON))
+    assert [(c["command_id"], c["step"]) for c in rig.decoded("city.442000.commands")] == [
+        ("m-1/PENSION/PRECHECK", "PRECHECK")]  # what reply() answers
+    rig.sent.clear()
+    return rig
+
+
+def _dead_letter(rig: Rig, bad: ConsumerRecord, code: str, words: str) -> None:
+    """Exactly one dead letter: `bad`, untouched, with its reason."""
+    (dead,) = rig.decoded("bus.deadletter")
+    assert (dead["reason_code"], dead["service"]) == (code, "test")
+    assert words in dead["reason"], dead["reason"]
+    assert (dead["source_topic"], dead["partition"], dead["offset"], dead["key"], dead["value"]) == (
+        bad.topic, bad.partition, bad.offset, bad.key, bad.value)
+
+
+# ---- replies: dead-lettered, the next reply still decides its step ----------------------------
+BAD_REPLIES = [
+    (REPLIES, b"\xff\xfe", GOOD_REPLY, "INVALID_FIELD", "key: must be a UTF-8 subject_id"),
+    (REPLIES, None, GOOD_REPLY, "INVALID_FIELD", "key: a reply must be keyed by subject_id"),
+    (REPLIES, b"", GOOD_REPLY, "INVALID_FIELD", "key: a reply must be keyed by subject_id"),
+    (REPLIES, b"m-1", GOOD_REPLY, "INVALID_FIELD", "key: must be a subject_id"),
+    (REPLIES, KEY, GOOD_REPLY[:20], "UNDECODABLE", "truncated"),
+    (REPLIES, KEY, b"\x00not avro", "UNDECODABLE", "c3 01"),
+    (REPLIES, KEY, unknown_schema(GOOD_REPLY), "UNKNOWN_SCHEMA", "fingerprint"),
+    (REPLIES, KEY, encode(MOVE, move()), "WRONG_TYPE", "HouseholdMoved"),
+    (REPLIES, KEY, None, "UNDECODABLE", "value"),
+    (REPLIES, KEY, encode(REPLY, reply(command_id="")), "INVALID_FIELD", "command_id: must be a non-empty"),
+    (REPLIES, KEY, encode(REPLY, reply(migration_id="")), "INVALID_FIELD", "migration_id: must be a non-empty"),
+    (REPLIES, KEY, encode(REPLY, reply(city="440300")), "WRONG_CITY", "city: must equal the topic's city 442000"),
+    ("city.110000.replies", KEY, encode(REPLY, reply(city="110000")), "UNKNOWN_CITY", "city: not a city"),
+    ("city.44200.replies", KEY, encode(REPLY, reply(city="44200")), "INVALID_FIELD", "city: must be a 6-digit"),
+]
+
+
+@pytest.mark.parametrize("topic, key, value, code, words", BAD_REPLIES, ids=[case[-1] for case in BAD_REPLIES])
+async def test_a_bad_reply_is_dead_lettered_and_the_next_reply_is_decided(
+        tmp_path: Path, topic: str, key: bytes | None, value: bytes | None, code: str, words: str) -> None:
+    rig = await _started(tmp_path)
+    bad = consumed(topic, HOME, 7, key, value)
+    try:
+        await rig.process(bad, consumed(REPLIES, HOME, 8, KEY, GOOD_REPLY))
+        _dead_letter(rig, bad, code, words)
+        assert [(c["step"], c["migration_id"]) for c in rig.decoded("city.440300.commands")] == [
+            ("TRANSFER_OUT", "m-1")]  # the good reply's PRECHECK DONE, decided
+        assert sagas_of(rig, PERSON)["m-1"].scopes[0].steps[0].status == "DONE"
+    finally:
+        rig.stores.close_all()
+
+
+# ---- household moves: dead-lettered, the next move still starts its migration ------------------
+BAD_MOVES = [
+    (MOVES, encode(MOVE, move())[:15], "UNDECODABLE", "truncated"),
+    (MOVES, unknown_schema(encode(MOVE, move())), "UNKNOWN_SCHEMA", "fingerprint"),
+    (MOVES, GOOD_REPLY, "WRONG_TYPE", "MigrationReply"),
+    (MOVES, encode(MOVE, move(move_id="")), "INVALID_FIELD", "move_id: must be a non-empty"),
+    (MOVES, encode(MOVE, move(resident_id=PERSON[:17] + "Y")), "INVALID_FIELD", "resident_id: GB 11643"),
+    (MOVES, encode(MOVE, move(from_city="442000")), "INVALID_FIELD", "from_city: must differ from to_city"),
+    (MOVES, encode(MOVE, move(from_city="110000")), "UNKNOWN_CITY", "from_city: not a city"),
+    (MOVES, encode(MOVE, move(to_city="440300")), "WRONG_CITY", "to_city: must equal the topic's city 442000"),
+    ("city.110000.household.moves", encode(MOVE, move(to_city="110000")), "UNKNOWN_CITY", "to_city: not a city"),
+]
+
+
+@pytest.mark.parametrize("topic, value, code, words", BAD_MOVES, ids=[case[-1] for case in BAD_MOVES])
+async def test_a_bad_move_is_dead_lettered_and_the_next_move_starts_its_migration(
+        tmp_path: Path, topic: str, value: bytes, code: str, words: str) -> None:
+    rig = Rig(tmp_path, set(range(6)))
+    bad = consumed(topic, HOME, 3, KEY, value)
+    try:
+        await rig.process(bad, consumed(MOVES, HOME, 4, KEY, encode(MOVE, move(move_id="mv-2"))))
+        _dead_letter(rig, bad, code, words)
+        assert set(sagas_of(rig, PERSON)) == {"move-mv-2"}
+        assert sorted(c["scope"] for c in rig.decoded("city.442000.commands")) == [
+            "MEDICAL", "PENSION", "PROVIDENT_FUND"]
+    finally:
+        rig.stores.close_all()
+
+
+# ---- requests: bytes it cannot read are dead-lettered; a broken field rule ends REJECTED ------
+GOOD_REQUEST = encode(REQUEST, request())
+
+
+UNREADABLE_REQUESTS = [
+    (GOOD_REQUEST[:12], "UNDECODABLE", "truncated"),
+    (b"{\"migration_id\": \"m-2\"}", "UNDECODABLE", "c3 01"),
+    (unknown_schema(GOOD_REQUEST), "UNKNOWN_SCHEMA", "fingerprint"),
+    (GOOD_REPLY, "WRONG_TYPE", "MigrationReply"),
+    (None, "UNDECODABLE", "value"),
+]
+
+
+@pytest.mark.parametrize("value, code, words", UNREADABLE_REQUESTS, ids=[case[-1] for case in UNREADABLE_REQUESTS])
+async def test_an_unreadable_request_is_dead_lettered_and_starts_nothing(
+        tmp_path: Path, value: bytes | None, code: str, words: str) -> None:
+    rig = Rig(tmp_path, set(range(6)))
+    bad = consumed(REQUESTS, HOME, 5, KEY, value)
+    try:
+        await rig.process(bad, consumed(REQUESTS, HOME, 6, KEY, encode(REQUEST, request(migration_id="m-3"))))
+        _dead_letter(rig, bad, code, words)
+        assert set(sagas_of(rig, PERSON)) == {"m-3"}
+        assert [s["migration_id"] for s in rig.decoded("bus.migration.status")] == ["m-3"]
+        assert [c["migration_id"] for c in rig.decoded("city.442000.commands")] == ["m-3"]
+    finally:
+        rig.stores.close_all()
+
+
+BAD_PERSON = PERSON[:17] + ("0" if PERSON[17] != "0" else "1")
+
+
+BROKEN_RULES = [
+    ({"subject_id": BAD_PERSON}, "INVALID_FIELD: subject_id: GB 11643"),
+    ({"from_city": "110000"}, "UNKNOWN_CITY: from_city: not a city"),
+    ({"to_city": "4420"}, "INVALID_FIELD: to_city: must be a 6-digit"),
+    ({"to_city": "440300"}, "INVALID_FIELD: to_city: must differ from from_city"),
+    ({"scopes": ["TAX_REGISTRATION"]}, "INVALID_FIELD: scopes: TAX_REGISTRATION is not a scope of PERSON"),
+]
+
+
+@pytest.mark.parametrize("changes, reason", BROKEN_RULES, ids=[case[-1] for case in BROKEN_RULES])
+async def test_a_request_breaking_a_field_rule_ends_rejected_naming_it_not_in_the_dead_letters(
+        tmp_path: Path, changes: dict, reason: str) -> None:
+    rig = Rig(tmp_path, set(range(6)))
+    broken = request(**changes)
+    key = broken["subject_id"].encode()  # as a portal keys it (request_out)
+    try:
+        await rig.process(consumed(REQUESTS, partition_of(key, 6), 5, key, encode(REQUEST, broken)),
+                          consumed(REQUESTS, HOME, 6, KEY, encode(REQUEST, request(migration_id="m-3"))))
+        assert rig.to("bus.deadletter") == []
+        statuses = {s["migration_id"]: s for s in rig.decoded("bus.migration.status")}
+        assert statuses["m-2"]["status"] == "REJECTED"
+        assert statuses["m-2"]["reason"].startswith(reason), statuses["m-2"]["reason"]
+        assert statuses["m-3"]["status"] == "IN_PROGRESS"
+        assert [c["migration_id"] for c in rig.decoded("city.442000.commands")] == ["m-3"]  # none for m-2
+    finally:
+        rig.stores.close_all()
