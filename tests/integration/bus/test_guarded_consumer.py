@@ -148,10 +148,10 @@ async def test_handled_batches_are_committed_when_partitions_are_revoked(kafka_b
     b = GuardedConsumer(kafka_bootstrap, [TOPIC], group, intake, producer, handler("b"), service="test-guarded",
                         commit_interval_s=60.0, heartbeat_interval_ms=500)
     stop_a, stop_b = asyncio.Event(), asyncio.Event()
+    first_end = await publish("one")  # on the log before a starts: its first batch, committed at once
     task_a = asyncio.create_task(a.run(stop_a))
     task_b = None
     try:
-        first_end = await publish("one")
         await _until(lambda: first_end - 1 in handled["a"])
         await _until_committed(kafka_bootstrap, group, tp, first_end)  # the first commit is never held back
         end = await publish("two")
