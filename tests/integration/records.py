@@ -1,6 +1,7 @@
 """Reading what is on the bus in tests: every record of some topics, up to their end offsets."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,11 +19,14 @@ async def end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition,
         await consumer.stop()
 
 
-async def read_to_end(bootstrap: str, topics: list[str],
-                      after: Mapping[TopicPartition, int] | None = None) -> list[Any]:
+async def read_to_end(bootstrap: str, topics: list[str], after: Mapping[TopicPartition, int] | None = None,
+                      isolation_level: str = "read_uncommitted", timeout: float = 120.0) -> list[Any]:
     """Every record of `topics` from the beginning (or from the offsets `after`) up to their end
-    offsets now (not until a quiet poll: on a busy machine a first fetch can take longer than any pause)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    offsets now (not until a quiet poll: on a busy machine a first fetch can take longer than any
+    pause). Done when the position reaches the end offset, not the last record: transaction
+    markers and aborted records take offsets that no record is returned for."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
+                                isolation_level=isolation_level)
     await consumer.start()
     try:
         partitions = await _partitions(consumer, topics)
@@ -35,12 +39,13 @@ async def read_to_end(bootstrap: str, topics: list[str],
         ends = await consumer.end_offsets(partitions)
         records = []
         remaining = {tp for tp in partitions if ends[tp] > start[tp]}
+        deadline = asyncio.get_running_loop().time() + timeout
         while remaining:
-            batches = await consumer.getmany(timeout_ms=1000)
+            assert asyncio.get_running_loop().time() < deadline, f"not read to the end in {timeout}s: {remaining}"
+            batches = await consumer.getmany(*remaining, timeout_ms=1000)
             for tp, messages in batches.items():
                 records += [m for m in messages if start[tp] <= m.offset < ends[tp]]
-                if messages and messages[-1].offset + 1 >= ends[tp]:
-                    remaining.discard(tp)
+            remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
         return records
     finally:
         await consumer.stop()

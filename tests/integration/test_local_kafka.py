@@ -4,12 +4,14 @@ import os
 from dataclasses import replace
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from citybus.catalog import default_catalog
 from citybus.kafka.local import _pid_alive
 from citybus.kafka.topics import apply_topics
+
+from .records import read_to_end
 
 pytestmark = pytest.mark.integration
 
@@ -48,14 +50,7 @@ async def test_transactions_work_on_the_single_node(kafka_bootstrap):
     await producer.send(topic, b"aborted")
     await producer.abort_transaction()
     await producer.stop()
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, isolation_level="read_committed",
-                                auto_offset_reset="earliest", enable_auto_commit=False)
-    await consumer.start()
-    try:
-        batches = await consumer.getmany(timeout_ms=5000)
-        values = [m.value for msgs in batches.values() for m in msgs]
-    finally:
-        await consumer.stop()
+    values = [m.value for m in await read_to_end(kafka_bootstrap, [topic], isolation_level="read_committed")]
     assert values == [b"committed"]
 
 

@@ -75,7 +75,8 @@ async def test_killed_worker_restarts_without_loss_or_double_counting(bus, worke
         await asyncio.sleep(0.2)
     worker.kill()  # SIGKILL halfway: no shutdown, no last commit, no flush
     print(f"\nkilled with {lag} of {total} events left")
-    assert lag > 0
+    # events left for the restart by construction, however fast it was: more published while it is dead
+    await publish_history(bus, expected.add(contribution_history(200, seed=16, first_person=250_000)))
 
     again = workers("w1")  # same data dir: its RocksDB state is ahead of or behind the committed offsets
     await again.wait_ready()
@@ -94,14 +95,25 @@ async def test_two_workers_share_the_partitions_and_answer_for_every_person(bus,
     first = workers("a", "--max-records", "100")  # small batches: still busy when the second one has joined
     await first.wait_ready()
     expected = Expected()
-    publishing = asyncio.create_task(
-        publish_history(bus, expected.add(contribution_history(1000, seed=13, first_person=300_000))))
+    joined = asyncio.Event()
+
+    async def publish_until_joined() -> int:
+        """Loads of 200 persons one after the other until the second worker has joined: events
+        arrive before, while and after it joins, by construction rather than by speed."""
+        loads = 0
+        while loads < 2 or not joined.is_set():
+            assert loads < 250, "the second worker did not join"  # persons 300_000.. stay below 350_000
+            history = contribution_history(200, seed=13 + loads, first_person=300_000 + 200 * loads)
+            await publish_history(bus, expected.add(history))
+            loads += 1
+        return loads
+
+    publishing = asyncio.create_task(publish_until_joined())
     second = workers("b")
     await second.wait_ready()
-    lag_at_join = await group_lag(bus, "citybus-aggregation", watched_topics())
-    print(f"\nsecond worker joined with publishing {'done' if publishing.done() else 'running'}, lag {lag_at_join}")
-    assert not publishing.done() or lag_at_join > 0, "the second worker should join while there is load"
-    await publishing
+    joined.set()
+    print(f"\nsecond worker joined, lag {await group_lag(bus, 'citybus-aggregation', watched_topics())}; "
+          f"{await publishing} loads published around it")
     # and events keep arriving once both share the partitions
     await publish_history(bus, expected.add(contribution_history(200, seed=15, first_person=350_000)))
     await wait_caught_up(bus, workers=[first, second])

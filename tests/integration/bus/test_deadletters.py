@@ -16,27 +16,11 @@ from citybus.codec import decode, encode
 from citybus.kafka.topics import apply_topics
 from tests.unit.bus.events import contribution, contribution_json, retirement
 
+from ..records import read_to_end
+
 pytestmark = pytest.mark.integration
 TOPIC = "city.440300.insurance.contributions"
 CR = "citybus.insurance.ContributionRecorded"
-
-
-async def read_all(bootstrap, topic, timeout=10.0):
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    found = []
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline:
-            batches = await consumer.getmany(timeout_ms=300)
-            found += [m for msgs in batches.values() for m in msgs]
-            if not batches and found:
-                break
-    finally:
-        await consumer.stop()
-    return found
 
 
 async def test_bad_bytes_go_to_the_deadletter_topic_and_good_ones_are_processed(kafka_bootstrap):
@@ -79,7 +63,7 @@ async def test_bad_bytes_go_to_the_deadletter_topic_and_good_ones_are_processed(
     await producer.stop()
 
     assert [p for p in processed if p.startswith(run)] == [f"{run}-{i}" for i in range(3)]
-    letters = [m for m in await read_all(kafka_bootstrap, DEADLETTER_TOPIC) if m.key == run.encode()]
+    letters = [m for m in await read_to_end(kafka_bootstrap, [DEADLETTER_TOPIC]) if m.key == run.encode()]
     records = [decode(m.value, "citybus.bus.RejectedEvent")[1] for m in letters]
     assert len(records) == len(bad)
     by_value = {r["value"]: r for r in records}
@@ -112,6 +96,6 @@ def test_publish_command_sends_good_lines_reports_bad_ones_and_fails(kafka_boots
     assert done.returncode == 1, done.stderr
     assert "line 2: month" in done.stderr and "line 4: line: not JSON" in done.stderr
     assert "published 2 events" in done.stderr
-    sent = [decode(m.value)[1]["record_id"] for m in asyncio.run(read_all(kafka_bootstrap, TOPIC))
+    sent = [decode(m.value)[1]["record_id"] for m in asyncio.run(read_to_end(kafka_bootstrap, [TOPIC]))
             if m.key == b"440301199001011234" and m.value.startswith(b"\xc3\x01")]
     assert {f"{run}-a", f"{run}-c"} <= set(sent) and f"{run}-b" not in sent

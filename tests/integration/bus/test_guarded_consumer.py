@@ -20,20 +20,24 @@ CR = "citybus.insurance.ContributionRecorded"
 
 class HeldDeliveries:
     """A real producer whose deliveries are reported only once the test lets them through, as
-    when the broker is slow to acknowledge: everything still goes to the broker."""
+    when the broker is slow to acknowledge: everything still goes to the broker. `awaited` is set
+    once the consumer waits for a delivery (the returned awaitable starts running only then): from
+    that moment a consumer that commits before its answers are delivered would have committed."""
 
     def __init__(self, producer: AIOKafkaProducer) -> None:
         self.producer = producer
         self.released = asyncio.Event()
+        self.awaited = asyncio.Event()
 
     async def send(self, topic, value, key=None, headers=None):  # noqa: ANN001, ANN201
         delivered = await self.producer.send(topic, value, key=key, headers=headers)
 
         async def when_released():  # noqa: ANN202
+            self.awaited.set()
             await self.released.wait()
             return await delivered
 
-        return asyncio.ensure_future(when_released())
+        return when_released()
 
 
 async def _committed(bootstrap: str, group: str, tp: TopicPartition) -> int | None:
@@ -88,7 +92,9 @@ async def test_a_batch_is_committed_only_once_its_answers_are_delivered(kafka_bo
             if end - 1 in handled:
                 break
         assert end - 1 in handled
-        await asyncio.sleep(1.0)  # twenty commit intervals, idle polls included
+        # the batch is settling: its answers are awaited (the loop waits for them before its next batch)
+        await asyncio.wait_for(held.awaited.wait(), 30.0)
+        assert consumer.commits.commits == 0 and not consumer.commits.pending  # nothing handed to commit
         assert await _committed(kafka_bootstrap, group, tp) == first  # the answers are not delivered yet
         held.released.set()
         for _ in range(100):
@@ -142,21 +148,23 @@ async def test_handled_batches_are_committed_when_partitions_are_revoked(kafka_b
     b = GuardedConsumer(kafka_bootstrap, [TOPIC], group, intake, producer, handler("b"), service="test-guarded",
                         commit_interval_s=60.0, heartbeat_interval_ms=500)
     stop_a, stop_b = asyncio.Event(), asyncio.Event()
+    first_end = await publish("one")  # on the log before a starts: its first batch, committed at once
     task_a = asyncio.create_task(a.run(stop_a))
     task_b = None
     try:
-        first_end = await publish("one")
         await _until(lambda: first_end - 1 in handled["a"])
         await _until_committed(kafka_bootstrap, group, tp, first_end)  # the first commit is never held back
         end = await publish("two")
         await _until(lambda: end - 1 in handled["a"])
-        await asyncio.sleep(0.5)
+        await _until(lambda: a.commits.pending.get(tp) == end)  # delivered, done, held by PacedCommits
+        assert a.commits.commits == 1  # the first batch's commit only
         assert await _committed(kafka_bootstrap, group, tp) == first_end  # held: the interval is a minute
         task_b = asyncio.create_task(b.run(stop_b))
         await _until_committed(kafka_bootstrap, group, tp, end)  # committed as the partitions moved
-        await asyncio.sleep(1.0)
         assert sorted(handled["a"]) == list(range(first, end))
-        assert not set(handled["b"]) & set(handled["a"])  # the new owner, if b, starts after them
+        last = await publish("three")  # whoever owns partition 0 now reads from where it starts up to these
+        await _until(lambda: last - 1 in handled["a"] + handled["b"])
+        assert sorted(handled["a"] + handled["b"]) == list(range(first, last))  # none handled twice
     finally:
         stop_a.set()
         stop_b.set()

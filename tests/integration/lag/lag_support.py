@@ -19,11 +19,11 @@ def unique(kind: str) -> str:
     return f"lagtest-{kind}-{uuid.uuid4().hex[:8]}"
 
 
-async def create_topic(bootstrap: str, topic: str, partitions: int = 1) -> None:
+async def create_topic(bootstrap: str, topic: str, partitions: int = 1, configs: dict[str, str] | None = None) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(topic, partitions, 1)])
+        await admin.create_topics([NewTopic(topic, partitions, 1, topic_configs=configs or {})])
     finally:
         await admin.close()
 
@@ -53,7 +53,8 @@ async def commit_offset(bootstrap: str, group: str, topic: str, offset: int) -> 
 @dataclass
 class SteadyProducer:
     """Sends one message every `period_s` to partition 0, in the background, until stopped.
-    `sent` keeps (offset, record timestamp in ms) of every message the broker acknowledged."""
+    `sent` keeps (offset, record timestamp in ms) of every message the broker acknowledged (on a
+    topic with message.timestamp.type=LogAppendTime: when the broker appended it)."""
 
     bootstrap: str
     topic: str

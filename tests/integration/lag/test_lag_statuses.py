@@ -6,7 +6,7 @@ import time
 import pytest
 from aiokafka import TopicPartition
 
-from citybus.domain.lag import GroupStatus, LagBook, PartitionStatus
+from citybus.domain.lag import GroupStatus, LagBook, LagReport, PartitionReport, PartitionStatus
 from citybus.lag import LagCollector
 from lag_support import GroupMember, SteadyProducer, create_topic, produce, sample_until, unique
 
@@ -14,6 +14,11 @@ pytestmark = pytest.mark.integration
 
 INTERVAL = 0.3
 WINDOW = 5
+
+
+def _partitions(reports: list[LagReport], group: str) -> list[PartitionReport]:
+    """The group's partition 0 in every report that has the group."""
+    return [g.partitions[0] for r in reports for g in r.groups if g.group == group]
 
 
 def collector_for(bootstrap: str, group: str) -> LagCollector:
@@ -31,14 +36,17 @@ async def test_a_stopped_group_turns_stop_then_ok_again_once_it_catches_up(kafka
         await member.wait_committed(1)
 
         # consuming and committing as fast as the producer writes: OK, with members
+        rounds: list[LagReport] = []  # every round from here on
         running = await sample_until(collector, group, lambda g: g.status is GroupStatus.OK and g.active,
-                                     interval_s=INTERVAL, timeout_s=15)
+                                     interval_s=INTERVAL, timeout_s=15, seen=rounds)
         assert running.partitions[0].status is PartitionStatus.OK
+        # it commits past the end offset of the group's first round: the book holds a round from
+        # before its last commit, so the offset it stops at is read off the table, not extrapolated
+        await member.wait_committed(_partitions(rounds, group)[0].end + 1)
 
         # the consumer goes away, the producer goes on
-        stopped_at = time.time()  # it stops polling at once; leaving the group may take a while longer
         await member.stop()
-        trail = []
+        trail: list[LagReport] = []
         stopped = await sample_until(
             collector, group, lambda g: g.partitions[0].status is PartitionStatus.STOP,
             interval_s=INTERVAL, timeout_s=20, seen=trail)
@@ -55,21 +63,36 @@ async def test_a_stopped_group_turns_stop_then_ok_again_once_it_catches_up(kafka
         seconds = [g.lag_seconds for g in after if g.lag_seconds is not None]
         assert len(seconds) >= WINDOW - 1
         assert all(b >= a for a, b in zip(seconds, seconds[1:])), f"lag_seconds did not grow: {seconds}"
-        span = (after[-1].partitions[0].at_ms - after[0].partitions[0].at_ms) / 1000
-        assert seconds[-1] - seconds[0] >= 0.8 * span - 0.2, (seconds, span)
-        # and it tracks the time since the group stopped (last commit up to one poll before)
-        assert seconds[-1] == pytest.approx(after[-1].partitions[0].at_ms / 1000 - stopped_at, abs=0.6)
+        # behind, it falls back one second per second of the rounds' own clock (lag_seconds is
+        # at_ms minus when the end offset reached the committed offset, a time that stays put)
+        behind = [p for p in (g.partitions[0] for g in after) if p.lag_seconds]
+        assert behind, f"never behind: {after}"
+        fell_behind_at = [p.at_ms / 1000 - p.lag_seconds for p in behind]
+        assert max(fell_behind_at) - min(fell_behind_at) <= 0.002, fell_behind_at
+        # that time is when the end offset reached the committed offset, interpolated (lag.md) between
+        # the last round that saw the end offset at most there and the next (every round is in `seen`)
+        c = stopped.partitions[0].committed
+        seen = _partitions(rounds + trail, group)
+        at_c = [p for p in seen if p.end <= c][-1]
+        past_c = [p for p in seen if p.end > c][0]
+        reached = at_c.at_ms + (c - at_c.end) / (past_c.end - at_c.end) * (past_c.at_ms - at_c.at_ms)
+        assert behind[-1].lag_seconds == pytest.approx((behind[-1].at_ms - reached) / 1000, abs=0.001), \
+            (behind[-1], at_c, past_c)
         assert after[-1].lag_messages > after[0].lag_messages
 
         # it comes back and catches up, producer still running: OK again
+        stopped_end, stopped_at_ms = stopped.partitions[0].end, stopped.partitions[0].at_ms
         resumed = await GroupMember(kafka_bootstrap, group, topic).start()
         try:
-            back = await sample_until(collector, group, lambda g: g.status is GroupStatus.OK,
-                                      interval_s=INTERVAL, timeout_s=20)
+            back = await sample_until(
+                collector, group, lambda g: g.status is GroupStatus.OK and g.partitions[0].committed >= stopped_end,
+                interval_s=INTERVAL, timeout_s=20)
             assert back.partitions[0].status is PartitionStatus.OK
             assert back.active is True
             assert back.partitions[0].committed > stopped.partitions[0].committed
-            assert back.lag_seconds is not None and back.lag_seconds < 1.5
+            # past every message that was on the log at the STOP round: behind by less than the time since
+            assert back.lag_seconds is not None
+            assert back.lag_seconds <= (back.partitions[0].at_ms - stopped_at_ms) / 1000 + 0.001
         finally:
             await resumed.stop()
         assert producer.sent
