@@ -19,6 +19,7 @@ from citybus.codec import decode
 from citybus.codec.mapping.household import household_moved_record
 from citybus.domain.ids import enterprise_id_check_char, resident_id_check_char
 from citybus.domain.migration import MigrationRequested
+from citybus.errors import CitybusError
 from citybus.migration.wire import CLAIMS_TOPIC, request_out
 from citybus.streams.batch import partition_of
 
@@ -187,7 +188,8 @@ def test_repeated_request_starts_nothing_and_a_conflicting_one_is_rejected(rig: 
         """How many commands and status records of `migration_id` are on the bus."""
         commands = await read_topic(rig.bootstrap, [f"city.{c}.commands" for c in CITIES])
         statuses = await read_topic(rig.bootstrap, ["bus.migration.status"])
-        return (sum(1 for r in commands if decode(r.value)[1]["migration_id"] == migration_id),
+        # other tests of the session put bad bytes on the command topics (dead-letter tests): skipped
+        return (sum(1 for r in commands if _migration_id(r.value) == migration_id),
                 sum(1 for r in statuses if r.key == migration_id.encode()))
 
     async def run() -> None:
@@ -350,3 +352,11 @@ def test_two_workers_answer_for_every_id_whichever_is_asked_and_claim_each_id_on
         asyncio.run(run())
     finally:
         rig.stop_second()
+
+
+def _migration_id(value: bytes) -> str | None:
+    """The migration_id of a command on the bus, or None for bytes that are no command."""
+    try:
+        return decode(value, "citybus.migration.MigrationCommand")[1]["migration_id"]
+    except CitybusError:
+        return None
