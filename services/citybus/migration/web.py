@@ -4,7 +4,8 @@ An id's claim (migration_id -> subject_id) lives in the partition of the migrati
 in the partition of its subject_id. `POST /migrations` and `GET /migrations/{id}` are answered by the owner of the
 id's partition (forwarded there when another worker owns it); that worker reads the subject
 from the claim and the saga from its own store, or from the subject's owner
-(`GET /migrations/{id}?subject=S`). 503 with `Retry-After` while a partition is being assigned.
+(`GET /migrations/{id}?subject=S`). 503 with `Retry-After` while a partition is being assigned,
+and when the request could not be written to the bus (the answer names the migration_id to retry with).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiokafka.errors import KafkaError
 
 from citybus.domain.migration import SagaPolicy, saga_json
 from citybus.errors import ValidationError
@@ -70,7 +72,16 @@ class MigrationWeb(WorkerWeb):
             return not_ready(partition)
         self.orchestrator.pending[migration.migration_id] = now_ms()
         topic, key, value, headers = request_out(migration)
-        await producer.send_and_wait(topic, value, key=key, headers=headers)
+        try:
+            await producer.send_and_wait(topic, value, key=key, headers=headers)
+        except KafkaError as exc:  # the client gave up (its own retries and timeout): not on the bus
+            self.orchestrator.pending.pop(migration.migration_id, None)
+            log.warning("POST /migrations %s: the request was not written: %r", migration.migration_id, exc)
+            return web.json_response(
+                {"migration_id": migration.migration_id,
+                 "error": f"the bus did not take the request ({type(exc).__name__}); "
+                          "retry with this migration_id (a repeated request starts nothing twice)"},
+                status=503, headers={"Retry-After": "1"})
         return web.json_response(accepted_body(migration.migration_id), status=202)
 
     async def get(self, request: web.Request) -> web.StreamResponse:

@@ -88,12 +88,24 @@ async def read_topic(bootstrap: str, topics: list[str]) -> list:
 
 
 async def post_all(url: str, requests: list[dict]) -> None:
-    """POST every request, twenty at a time; each must be taken: 202 with its id, IN_PROGRESS (migration.md)."""
+    """POST every request, twenty at a time; each must be taken: 202 with its id, IN_PROGRESS (migration.md).
+    A 503 naming the id (the bus did not take the request: a cluster just started, or losing a broker) is
+    retried after its Retry-After with the same migration_id, as a portal would, until it is taken."""
     async with aiohttp.ClientSession() as session:
         for start in range(0, len(requests), 20):
             batch = requests[start:start + 20]
-            answers = await asyncio.gather(*(post(session, url, r) for r in batch))
+            answers = await asyncio.gather(*(_taken(session, url, r) for r in batch))
             assert answers == [(202, {"migration_id": r["migration_id"], "status": "IN_PROGRESS"}) for r in batch]
+
+
+async def _taken(session: aiohttp.ClientSession, url: str, body: dict, attempts: int = 5) -> tuple[int, dict]:
+    for _ in range(attempts - 1):
+        status, answer = await post(session, url, body)
+        if status != 503:
+            return status, answer
+        assert answer["migration_id"] == body["migration_id"] and answer["error"], answer
+        await asyncio.sleep(1)
+    return await post(session, url, body)
 
 
 def assert_invariant(rig: MigrationRig, views: dict[str, dict]) -> None:

@@ -1,0 +1,65 @@
+"""POST /migrations when the bus does not take the request: 503 naming the migration_id to retry
+with, and the id is not reported as accepted. The HTTP layer over a real (never started) StateWorker
+and real stores; the producer is the worker's collaborator, here one that fails as aiokafka does
+when it gives up (its retries and timeout spent) or one that records what it was given."""
+from __future__ import annotations
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from aiokafka.errors import KafkaTimeoutError, NotLeaderForPartitionError
+
+from citybus.codec import decode
+from citybus.migration.web import MigrationWeb
+from citybus.streams.store import Stores
+from citybus.streams.worker import StateWorker, WorkerConfig
+from orchestrator_rig import PERSON, POLICY, Rig
+
+BODY = {"subject_type": "PERSON", "subject_id": PERSON, "from_city": "440300", "to_city": "442000",
+        "scopes": ["PENSION"], "migration_id": "m-503"}
+
+
+class Producer:
+    def __init__(self, fails: Exception | None) -> None:
+        self.fails = fails
+        self.sent: list[tuple] = []
+
+    async def send_and_wait(self, topic, value, key=None, headers=None):  # noqa: ANN001, ANN201
+        if self.fails is not None:
+            raise self.fails
+        self.sent.append((topic, key, value))
+
+
+@pytest.fixture
+def site(tmp_path):
+    rig = Rig(tmp_path / "rig", set())
+    worker = StateWorker("127.0.0.1:9", WorkerConfig(
+        group="test", topics=[], changelog="unused", data_dir=tmp_path / "worker", url="http://127.0.0.1:1"),
+        rig.orchestrator)
+    worker.stores = Stores(tmp_path / "stores")
+    for partition in range(6):
+        worker.stores.open(partition)
+    worker.ready = set(range(6))  # what an assignment leaves
+    yield worker, MigrationWeb(worker, rig.orchestrator, POLICY)
+    worker.stores.close_all()
+
+
+@pytest.mark.parametrize("error", [KafkaTimeoutError(), NotLeaderForPartitionError()], ids=["timeout", "not-leader"])
+async def test_a_request_the_bus_did_not_take_is_503_with_its_id_and_not_accepted(site, error):
+    worker, web = site
+    worker.producer = Producer(error)
+    async with TestClient(TestServer(web.app)) as client:
+        response = await client.post("/migrations", json=BODY)
+        assert response.status == 503 and response.headers["Retry-After"] == "1"
+        body = await response.json()
+        assert body["migration_id"] == "m-503" and type(error).__name__ in body["error"]
+        assert (await client.get("/migrations/m-503")).status == 404  # not reported as taken
+
+        worker.producer = Producer(None)  # the bus is back: the retry with the same id is taken
+        response = await client.post("/migrations", json=BODY)
+        assert response.status == 202
+        assert await response.json() == {"migration_id": "m-503", "status": "IN_PROGRESS"}
+        [(topic, key, value)] = worker.producer.sent
+        assert topic == "bus.migration.requests" and key == PERSON.encode()
+        assert decode(value, "citybus.migration.MigrationRequested")[1]["migration_id"] == "m-503"
+        again = await client.post("/migrations", json=BODY)  # known now: 200, nothing written twice
+        assert again.status == 200 and len(worker.producer.sent) == 1
