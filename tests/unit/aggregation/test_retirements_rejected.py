@@ -9,6 +9,8 @@ import pytest
 
 from citybus.aggregation.outputs import STATEMENTS_TOPIC
 from citybus.codec import decode, encode
+from citybus.codec.fast_reader import _varint
+from citybus.codec.fast_writer import _zigzag
 from citybus.simulate import WORKED_EXAMPLE_ID, WORKED_EXAMPLE_REQUEST
 from citybus.simulate.contributions import CONTRIBUTION, RETIREMENT, SimulatedEvent, worked_example
 from tests.unit.aggregation.harness import as_records
@@ -21,33 +23,15 @@ BODY = encode(RETIREMENT, GOOD)
 WRONG_CHECK = RID[:17] + ("0" if RID[17] != "0" else "1")
 
 
-def zigzag_varint(n: int) -> bytes:
-    """An Avro int/long as written on the wire."""
-    z, out = (n << 1) ^ (n >> 63), bytearray()
-    while z > 0x7F:
-        out.append(z & 0x7F | 0x80)
-        z >>= 7
-    return bytes(out) + bytes([z])
-
-
 def with_retirement_date_days(days: int) -> bytes:
     """BODY with its retirement_date (an Avro int after the four strings) replaced by `days`: a well
     formed body whose date no calendar holds."""
     at = 10  # after the single-object header
     for _ in range(4):  # request_id, resident_id, city, hukou_city: a zigzag length, then the UTF-8
-        length, shift = 0, 0
-        while True:
-            byte = BODY[at]
-            at += 1
-            length |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
-        at += length >> 1
-    end = at
-    while BODY[end] & 0x80:
-        end += 1
-    return BODY[:at] + zigzag_varint(days) + BODY[end + 1:]
+        length, at = _varint(BODY, at)
+        at += length
+    _, end = _varint(BODY, at)
+    return BODY[:at] + _zigzag(days) + BODY[end:]
 
 
 def raw(value: bytes, key: str = RID) -> SimulatedEvent:
