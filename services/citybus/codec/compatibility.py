@@ -2,7 +2,9 @@
 FULL_TRANSITIVE compatible (each reads, and is read by, every earlier version).
 
 Compatibility is judged by the Apache `avro` package's checker, the port of Java's
-`SchemaCompatibility`, on the expanded (self-contained) schemas. Fingerprints are ours
+`SchemaCompatibility`, on the expanded (self-contained) schemas, plus the one resolution rule
+it leaves out: two decimals match only if their scales and precisions match (Avro
+specification, Decimal). Fingerprints are ours
 (fastavro's canonical form, which agrees with Java; the `avro` package's does not).
 """
 from __future__ import annotations
@@ -13,7 +15,10 @@ from pathlib import Path
 
 import avro.errors
 import avro.schema
-from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
+from avro.compatibility import (
+    ReaderWriterCompatibilityChecker, SchemaCompatibilityResult, SchemaCompatibilityType, SchemaIncompatibilityType,
+    incompatible, merge,
+)
 
 from citybus.codec.loader import StoredSchema, load_schemas
 from citybus.codec.store import default_schemas_dir
@@ -78,7 +83,7 @@ def _check_versions(full_name: str, versions: list[StoredSchema]) -> list[str]:
 def _check_pair(full_name: str, parsed: dict[int, avro.schema.Schema], later: int, earlier: int) -> list[str]:
     problems = []
     for reader, writer, direction in ((later, earlier, "backward"), (earlier, later, "forward")):
-        result = ReaderWriterCompatibilityChecker().get_compatibility(parsed[reader], parsed[writer])
+        result = _DecimalAwareChecker().get_compatibility(parsed[reader], parsed[writer])
         if result.compatibility is not SchemaCompatibilityType.compatible:
             kinds = ", ".join(sorted({i.name for i in result.incompatibilities}))
             detail = f"{kinds}: " + "; ".join(sorted(result.messages)) + f" (at {', '.join(sorted(result.locations))})"
@@ -87,3 +92,26 @@ def _check_pair(full_name: str, parsed: dict[int, avro.schema.Schema], later: in
                 f"(v{reader} cannot read what v{writer} wrote): {detail}"
             )
     return problems
+
+
+class _DecimalAwareChecker(ReaderWriterCompatibilityChecker):
+    """The `avro` checker takes any bytes for any bytes, so a money field moved from scale 2 to
+    scale 3 passed: a reader that applies its own scale (Java's) takes 1234.500 for 12345.00, and
+    fastavro hands v1 code a scale-3 amount (Java's checker has the same gap, AVRO-2078). Here
+    two decimals must agree on scale and precision."""
+
+    def calculate_compatibility(self, reader: avro.schema.Schema, writer: avro.schema.Schema,
+                                location: list[str]) -> SchemaCompatibilityResult:
+        result = super().calculate_compatibility(reader, writer, location)
+        read, written = _decimal_of(reader), _decimal_of(writer)
+        if read is None or written is None or read == written or reader.type != writer.type:
+            return result
+        message = f"reader decimal({read[0]},{read[1]}) does not match writer decimal({written[0]},{written[1]})"
+        return merge(result, incompatible(SchemaIncompatibilityType.type_mismatch, message, location))
+
+
+def _decimal_of(schema: avro.schema.Schema) -> tuple[int, int] | None:
+    """(precision, scale) of a decimal schema, else None."""
+    if isinstance(schema, (avro.schema.BytesDecimalSchema, avro.schema.FixedDecimalSchema)):
+        return schema.precision, schema.scale
+    return None

@@ -98,3 +98,26 @@ def test_broken_files_and_gaps_are_reported_not_raised(schemas: Path) -> None:
 def test_a_missing_dir_is_a_problem(tmp_path: Path) -> None:
     report = check_schemas(tmp_path / "nowhere")
     assert not report.ok and "does not exist" in report.problems[0]
+
+
+@pytest.mark.parametrize("change", [{"scale": 3}, {"precision": 10}])
+def test_a_money_field_with_another_decimal_scale_or_precision_fails_both_ways(schemas: Path, change) -> None:
+    """Avro spec, Decimal: two decimal schemas match for resolution only if scale and precision
+    match; a v1 reader applying its own scale (Java's) would take 1234.500 for 12345.00."""
+    path = schemas / "insurance" / "ContributionRecorded.v1.avsc"
+    schema = json.loads(path.read_text())
+    next(f for f in schema["fields"] if f["name"] == "employer_amount")["type"].update(change)
+    (schemas / "insurance" / "ContributionRecorded.v2.avsc").write_text(json.dumps(schema))
+    problems = check_schemas(schemas).problems
+    assert len(problems) == 2, problems
+    assert "not backward compatible" in problems[0] and "not forward compatible" in problems[1]
+    assert all("decimal(14,2)" in p and "/fields/9/type" in p for p in problems), problems
+
+
+def test_the_same_decimal_in_a_new_version_passes(schemas: Path) -> None:
+    path = schemas / "insurance" / "ContributionRecorded.v1.avsc"
+    schema = json.loads(path.read_text())
+    schema["fields"].append({"name": "refund", "type": ["null", dict(schema["fields"][9]["type"])], "default": None})
+    (schemas / "insurance" / "ContributionRecorded.v2.avsc").write_text(json.dumps(schema))
+    report = check_schemas(schemas)
+    assert report.ok, report.problems
