@@ -25,7 +25,8 @@ class BadLine:
 
 def read_events(lines: IO[str], publisher: CityPublisher, default_type: str | None = None
                 ) -> Iterator[PreparedEvent | BadLine]:
-    """Each line is one JSON object; its record type is its `type` member, else `default_type`."""
+    """Each line is one JSON object; its record type is its `type` member, else `default_type`.
+    A record its topic's key is not a field of (MigrationReply: subject_id) names it as a member."""
     store = default_store()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -38,9 +39,12 @@ def read_events(lines: IO[str], publisher: CityPublisher, default_type: str | No
             if not name:
                 raise ValidationError("type", "missing: give each line a `type` or pass --type")
             full_name = CITY_RECORDS.get(name, name)
-            publisher.topic_for(full_name)
-            record = from_json(store.latest(full_name).schema, obj)
-            yield publisher.prepare(full_name, record)
+            key_field = publisher.topic_for(full_name).key
+            schema = store.latest(full_name).schema
+            # a reply's topic is keyed by subject_id, which it has no field for: the line names it
+            key = None if any(f["name"] == key_field for f in schema["fields"]) else obj.pop(key_field, None)
+            record = from_json(schema, obj)
+            yield publisher.prepare(full_name, record, key)
         except json.JSONDecodeError as exc:
             yield BadLine(number, "line", f"not JSON: {exc.msg} at column {exc.colno}")
         except ValidationError as exc:

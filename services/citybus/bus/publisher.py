@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -12,7 +13,8 @@ from citybus.bus.intake import CITY_FIELD
 from citybus.bus.validators import PUBLISH_CHECKS
 from citybus.catalog import Catalog, TopicSpec
 from citybus.codec import CloudEventHeaders, default_codec
-from citybus.domain.ids import validate_city_code
+from citybus.codec.loader import StoredSchema
+from citybus.domain.ids import validate_city_code, validate_enterprise_id, validate_resident_id
 from citybus.errors import ValidationError
 from citybus.kafka.partitioning import default_partition, partition_of
 
@@ -47,13 +49,40 @@ class PreparedEvent(tuple):
 class _Plan:
     """What `prepare` needs for one record type, looked up once per publisher."""
 
-    __slots__ = ("topic", "key_field", "city_field", "validator", "encode", "headers")
+    __slots__ = ("topic", "key_field", "city_field", "validator", "encode", "headers", "schema", "key_in_record")
 
     def __init__(self, topic: str, key_field: str, city_field: str | None,
                  validator: Callable[..., Any] | None, encode: Callable[[dict[str, Any]], bytes],
-                 headers: CloudEventHeaders) -> None:
+                 headers: CloudEventHeaders, schema: StoredSchema) -> None:
         self.topic, self.key_field, self.city_field = topic, key_field, city_field
         self.validator, self.encode, self.headers = validator, encode, headers
+        self.schema = schema
+        self.key_in_record = any(f["name"] == key_field for f in schema.schema["fields"])
+
+    def complete(self, record: dict[str, Any]) -> dict[str, Any]:
+        """`record` with the schema's defaults for the fields it leaves out; a ValidationError
+        naming the first field left out that has none. Only runs once a field was found missing."""
+        fields = self.schema.schema["fields"]
+        missing = [f["name"] for f in fields if f["name"] not in record and "default" not in f]
+        if missing:
+            raise ValidationError(missing[0], f"required by {self.schema.full_name} v{self.schema.version}, "
+                                  f"missing (all missing: {missing})")
+        defaults = {f["name"]: copy.deepcopy(f["default"]) for f in fields if f["name"] not in record}
+        return {**record, **defaults}
+
+
+def _subject_key(key: object, key_field: str) -> str:
+    """The key of a record that does not hold it (a reply's subject_id), checked as the bus checks it."""
+    if not isinstance(key, str) or not key:
+        raise ValidationError("key", f"this record's topic is keyed by {key_field}: pass it as the key", key)
+    try:
+        return validate_resident_id(key, field="key")
+    except ValidationError:
+        try:
+            return validate_enterprise_id(key, field="key")
+        except ValidationError:
+            raise ValidationError("key", f"must be a {key_field} (GB 11643 resident_id or GB 32100 enterprise id)",
+                                  key) from None
 
 
 _prepared = tuple.__new__  # PreparedEvent without its Python-level __new__: the hot path's
@@ -98,26 +127,44 @@ class CityPublisher:
     def _plan(self, name: str) -> _Plan:
         full_name = CITY_RECORDS.get(name, name)
         spec = self.topic_for(full_name)
+        codec = default_codec()
         plan = _Plan(spec.name, spec.key, CITY_FIELD.get(full_name), PUBLISH_CHECKS.get(full_name),
-                     default_codec().encoder(full_name), CloudEventHeaders(full_name, self.source))
+                     codec.encoder(full_name), CloudEventHeaders(full_name, self.source), codec.store.latest(full_name))
         self._plans[name] = plan
         return plan
 
-    def prepare(self, full_name: str, record: dict[str, Any]) -> PreparedEvent:
+    def prepare(self, full_name: str, record: dict[str, Any], key: str | None = None) -> PreparedEvent:
+        """`key` is for a record whose topic is keyed by something it does not hold: a reply's
+        subject_id (bus.md: `city.<code>.replies` is keyed by subject_id, which MigrationReply
+        has no field for). Any other record's key is its own field."""
         plan = self._plans.get(full_name) or self._plan(full_name)
         field = plan.city_field
         if field and record.get(field) != self.city:
             raise ValidationError(field, f"must be the publishing city {self.city}", record.get(field),
                                   reason_code="WRONG_CITY")
+        try:
+            return self._prepared(plan, record, key)
+        except KeyError:  # a field left out: its default, or an error naming it (the rules index fields)
+            completed = plan.complete(record)
+            if len(completed) == len(record):
+                raise
+            return self._prepared(plan, completed, key)
+
+    def _prepared(self, plan: _Plan, record: dict[str, Any], key: str | None) -> PreparedEvent:
         if plan.validator is not None:
             plan.validator(record, self.catalog)
-        key = record[plan.key_field]
+        if plan.key_in_record:
+            if key is not None and key != record[plan.key_field]:
+                raise ValidationError("key", f"is the record's {plan.key_field}; leave it out or make it equal", key)
+            key = record[plan.key_field]
+        else:
+            key = _subject_key(key, plan.key_field)
         value = plan.encode(record)
         return _prepared(PreparedEvent, (plan.topic, key.encode(), value, plan.headers()))
 
-    async def publish(self, full_name: str, record: dict[str, Any]) -> None:
-        topic, key, value, headers = self.prepare(full_name, record)
-        await self.producer.send_and_wait(topic, value, key=key, headers=headers)
+    async def publish(self, full_name: str, record: dict[str, Any], key: str | None = None) -> None:
+        topic, key_bytes, value, headers = self.prepare(full_name, record, key)
+        await self.producer.send_and_wait(topic, value, key=key_bytes, headers=headers)
 
     async def publish_many(self, events: Iterable[PreparedEvent], in_flight: int = 20000) -> int:
         """Send prepared events; return how many were acknowledged.

@@ -10,7 +10,7 @@ from citybus.catalog import default_catalog
 from citybus.codec import decode, parse_cloudevent_headers
 from citybus.errors import ValidationError
 
-from .events import RESIDENT, contribution, contribution_json
+from .events import RESIDENT, contribution, contribution_json, household_moved, migration_reply, retirement
 
 
 def publisher(city="440300"):
@@ -174,3 +174,58 @@ def test_the_publishers_field_check_is_the_intakes(changes):
 
     assert verdict(PUBLISH_CHECKS[name]) == verdict(VALIDATORS[name])
     assert (verdict(VALIDATORS[name]) == "passes") == (changes == {})
+
+
+@pytest.mark.parametrize(("name", "city", "record", "missing"), [
+    ("ContributionRecorded", "440300", contribution(), "record_id"),
+    ("ContributionRecorded", "440300", contribution(), "resident_id"),
+    ("RetirementRequested", "440300", retirement(), "hukou_city"),
+    ("HouseholdMoved", "442000", household_moved(), "from_city"),
+    ("MigrationReply", "442000", migration_reply(), "outcome"),
+])
+def test_a_record_missing_a_required_field_is_refused_naming_it(name, city, record, missing):
+    """`prepare` checks an event before it leaves the city: a missing field is a ValidationError
+    naming it (it was a bare KeyError from the field rules)."""
+    del record[missing]
+    with pytest.raises(ValidationError) as err:
+        publisher(city).prepare(name, record)
+    assert err.value.field == missing and err.value.reason_code == "INVALID_FIELD"
+
+
+def test_a_field_with_a_default_may_be_left_out():
+    """A reply without `reason` is a valid MigrationReply (the schema's default, null): it was
+    refused with KeyError('reason')."""
+    record = migration_reply()
+    del record["reason"]
+    topic, key, value, _ = publisher("442000").prepare("MigrationReply", record, key=RESIDENT)
+    assert topic == "city.442000.replies"
+    assert decode(value)[1]["reason"] is None
+
+
+def test_a_reply_is_keyed_by_the_subject_id_it_is_given():
+    """bus.md: `city.<code>.replies` is keyed by subject_id, a field MigrationReply does not have;
+    every reply failed with KeyError('subject_id'), so a city could not publish one at all."""
+    topic, key, value, _ = publisher("442000").prepare("MigrationReply", migration_reply(), key=RESIDENT)
+    assert (topic, key) == ("city.442000.replies", RESIDENT.encode())
+    assert decode(value)[1]["command_id"] == "m-1/PENSION/PRECHECK"
+    for bad in (None, "", "m-1", RESIDENT[:17] + "0"):
+        with pytest.raises(ValidationError) as err:
+            publisher("442000").prepare("MigrationReply", migration_reply(), key=bad)
+        assert err.value.field == "key"
+    with pytest.raises(ValidationError) as err:  # a record that holds its key: another key is refused
+        publisher().prepare("ContributionRecorded", contribution(), key="110105194912310029")
+    assert err.value.field == "key"
+
+
+def test_jsonl_replies_name_their_key_by_the_topics_key_field():
+    """A JSON Lines reply carries `subject_id` beside its fields (the key the table names); the
+    import crashed with KeyError on the first reply line, the lines after it unread."""
+    reply = {"type": "MigrationReply", "subject_id": RESIDENT, "command_id": "m-1/PENSION/PRECHECK",
+             "migration_id": "m-1", "scope": "PENSION", "step": "PRECHECK", "city": "442000", "outcome": "DONE",
+             "reason": None, "package": {}, "replied_at": "2025-03-01T00:00:00Z"}
+    no_key = {k: v for k, v in reply.items() if k != "subject_id"}
+    text = "\n".join(json.dumps(line) for line in (reply, no_key, reply))
+    out = list(read_events(io.StringIO(text), publisher("442000")))
+    assert [type(e).__name__ for e in out] == ["PreparedEvent", "BadLine", "PreparedEvent"]
+    assert out[0][1] == RESIDENT.encode() and out[1].field == "key"
+
