@@ -3,7 +3,9 @@ the producer: what is sent, what is stored, that a batch is answered once per pe
 replay changes nothing, and where misrouted, bad and index records go."""
 from __future__ import annotations
 
+import dataclasses
 import json
+from decimal import Decimal
 
 import pytest
 from aiokafka.structs import ConsumerRecord
@@ -181,3 +183,19 @@ async def test_a_month_that_is_not_yyyy_mm_is_dead_lettered_not_counted(harness,
     assert (dead["reason_code"], dead["value"]) == ("INVALID_FIELD", bad_value)
     assert "month" in dead["reason"] and "YYYY-MM" in dead["reason"]
     assert harness.ledger(WORKED_EXAMPLE_ID).summary("PENSION").total_months == 1
+
+
+async def test_a_statement_beyond_decimal_14_2_is_dead_lettered_and_the_batch_goes_on(harness):
+    """Valid records whose sum does not fit the statement's decimal(14,2): the request is dead-lettered
+    with its bytes (the batch used to raise, and the worker stopped on it at every restart)."""
+    events = worked_example()
+    contributions = [e for e in events if e.full_name == "citybus.insurance.ContributionRecorded"]
+    huge = [dataclasses.replace(e, record={**e.record, "employee_amount": Decimal("999999999999.99")})
+            for e in contributions if e.city == "442000"]
+    requests = [e for e in events if e.full_name != "citybus.insurance.ContributionRecorded"]
+    records = as_records([e for e in contributions if e.city != "442000"] + huge + requests)
+    await harness.run(records)
+    (dead,) = harness.dead_letters()
+    assert dead["reason_code"] == "INVALID_FIELD" and "individual_account" in dead["reason"]
+    assert dead["value"] == records[-1].value and "retirements" in dead["source_topic"]
+    assert STATEMENTS_TOPIC not in harness.topics() and SUMMARIES_TOPIC in harness.topics()
