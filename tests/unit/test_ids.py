@@ -52,7 +52,14 @@ def test_city_codes_unknown_is_its_own_reason():
         validate_city_code("44030")
 
 
-@pytest.mark.parametrize("month", ["2024-13", "2024-00", "2024-1", "24-01", ""])
+@pytest.mark.parametrize("code", ["440300\n", "\u0664\u0664\u0660\u0663\u0660\u0660"])
+def test_city_codes_are_six_ascii_digits_and_nothing_after(code):
+    with pytest.raises(ValidationError, match="6-digit"):
+        validate_city_code(code)
+
+
+@pytest.mark.parametrize("month", ["2024-13", "2024-00", "2024-1", "24-01", "", "2024-01\n",
+                                   "\uff12\uff10\uff12\uff14-01", "2024-0\u0661"])
 def test_bad_months(month):
     with pytest.raises(ValidationError, match="YYYY-MM"):
         validate_month(month)

@@ -22,6 +22,7 @@ from citybus.domain.contributions import (
     RetirementStatement,
     retirement_statement,
 )
+from citybus.errors import ValidationError
 
 __all__ = ["PersonEvents", "PersonOutcome", "Rejected", "group_by_resident", "apply_person",
            "STATEMENT_SCHEMES", "REVISION_CONFLICT", "REQUEST_CONFLICT"]
@@ -29,6 +30,7 @@ __all__ = ["PersonEvents", "PersonOutcome", "Rejected", "group_by_resident", "ap
 Origin = TypeVar("Origin")
 STATEMENT_SCHEMES = frozenset({"PENSION", "MEDICAL"})
 REVISION_CONFLICT = "REVISION_CONFLICT"
+INVALID_FIELD = "INVALID_FIELD"
 REQUEST_CONFLICT = "REQUEST_CONFLICT"  # added by this service: a request_id seen before with other content
 
 
@@ -77,6 +79,7 @@ def apply_person(ledger: PersonLedger, book: RetirementBook, events: PersonEvent
     outcome: PersonOutcome[Origin] = PersonOutcome(events.resident_id)
     changed: set[str] = set()
     touched: set[str] = set()
+    reissuers: list[Origin] = []  # the events that may change an issued statement's figures
     for record, origin in events.contributions:
         result = ledger.apply(record)
         if result.outcome is ApplyOutcome.CONFLICT:
@@ -85,6 +88,8 @@ def apply_person(ledger: PersonLedger, book: RetirementBook, events: PersonEvent
             outcome.ledger_changed = True
             changed.update(result.changed_schemes)
             touched.update(result.touched_schemes)
+            if STATEMENT_SCHEMES.intersection(result.touched_schemes):
+                reissuers.append(origin)
     outcome.changed_schemes = tuple(s for s in SCHEMES if s in changed)
     new_requests: set[str] = set()
     for request, origin in events.requests:
@@ -95,20 +100,36 @@ def apply_person(ledger: PersonLedger, book: RetirementBook, events: PersonEvent
                     origin, REQUEST_CONFLICT,
                     f"request_id: {request.request_id} was already requested with other content"))
             continue
-        statement = retirement_statement(ledger, request, policies, revision=1)
+        try:
+            statement = retirement_statement(ledger, request, policies, revision=1)
+        except ValidationError as exc:
+            outcome.rejected.append(Rejected(origin, exc.reason_code, _unstatable(request.request_id, exc)))
+            continue
         book.record(request, statement)
         outcome.statements.append(statement)
         new_requests.add(request.request_id)
         outcome.book_changed = True
     if touched & STATEMENT_SCHEMES:
+        unstatable: list[str] = []
         for request_id, issued in list(book.issued.items()):
             if request_id in new_requests:
                 continue
-            candidate = retirement_statement(ledger, issued.request, policies, revision=issued.revision)
+            try:
+                candidate = retirement_statement(ledger, issued.request, policies, revision=issued.revision)
+            except ValidationError as exc:
+                unstatable.append(f"{_unstatable(request_id, exc)} (it stays at revision {issued.revision})")
+                continue
             if issued.differs_from(candidate):
                 reissued = retirement_statement(ledger, issued.request, policies, revision=issued.revision + 1)
                 book.record(issued.request, reissued)
                 outcome.statements.append(reissued)
                 outcome.book_changed = True
+        if unstatable:  # applied, and still refused: no statement can show what they made of the figures
+            reason = "applied, but " + "; ".join(unstatable)
+            outcome.rejected.extend(Rejected(origin, INVALID_FIELD, reason) for origin in reissuers)
     return outcome
 
+
+def _unstatable(request_id: str, error: ValidationError) -> str:
+    """Why no statement can be issued for a request: a figure of it does not fit the record."""
+    return f"the statement of request_id {request_id} cannot be issued: {error}"

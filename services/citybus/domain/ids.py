@@ -27,8 +27,9 @@ _RESIDENT_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _RESIDENT_CHECK = "10X98765432"
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-_CITY = re.compile(r"^\d{6}$")
+# [0-9], not \d (any Unicode digit, which int() reads), and \Z, not $ (which allows a final "\n")
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])\Z")
+_CITY = re.compile(r"[0-9]{6}\Z")
 _MAX_MONEY = Decimal("999999999999.99")  # decimal(14,2)
 
 

@@ -114,3 +114,29 @@ def test_any_batching_gives_the_reference_figures(batch):
     assert {s: summary_json(v) for s, v in sent_summaries.items() if v is not None} == want["schemes"]
     issued = book.issued[request().request_id].statement
     assert (issued["pension"], issued["medical"]) == (want["pension"], want["medical"])
+
+
+HUGE = run("442000", "2000-01", 9, employee="500000000000.00")  # each fits decimal(14,2); the sum does not
+SHENZHEN_130 = run("440300", "2010-01", 130)
+
+
+def test_a_request_whose_statement_cannot_be_written_is_refused_and_the_records_stay_applied():
+    ledger, book = PersonLedger(P), RetirementBook(P)
+    outcome = apply_person(ledger, book, person(HUGE + SHENZHEN_130, [request()]), POLICIES)
+    assert [(r.origin, r.reason_code) for r in outcome.rejected] == [("r0", "INVALID_FIELD")]
+    assert "r-1" in outcome.rejected[0].reason and "individual_account" in outcome.rejected[0].reason
+    assert outcome.statements == [] and not book
+    assert ledger.summary("PENSION").total_months == 139
+
+
+def test_records_that_make_an_issued_statement_unwritable_are_dead_lettered_and_it_stays():
+    ledger, book = PersonLedger(P), RetirementBook(P)
+    apply_person(ledger, book, person(SHENZHEN_130, [request()]), POLICIES)
+    issued = book.issued["r-1"].statement
+    medical = rec(month="2001-01", scheme="MEDICAL")
+    outcome = apply_person(ledger, book, person([medical, *HUGE]), POLICIES)
+    # the medical record touches the statement too: it is named, as any of them may be the cause
+    assert [(r.origin, r.reason_code) for r in outcome.rejected] == [(f"c{i}", "INVALID_FIELD") for i in range(10)]
+    assert all("r-1" in r.reason and "revision 1" in r.reason for r in outcome.rejected)
+    assert outcome.statements == [] and book.issued["r-1"].statement == issued
+    assert outcome.changed_schemes == ("PENSION", "MEDICAL")

@@ -3,7 +3,9 @@ the producer: what is sent, what is stored, that a batch is answered once per pe
 replay changes nothing, and where misrouted, bad and index records go."""
 from __future__ import annotations
 
+import dataclasses
 import json
+from decimal import Decimal
 
 import pytest
 from aiokafka.structs import ConsumerRecord
@@ -13,7 +15,7 @@ from citybus.aggregation.process import BY_PERSON_TOPIC, INDEX_TOPIC, ORIGIN_HEA
 from citybus.aggregation.service import source_topics
 from citybus.bus import DEADLETTER_TOPIC
 from citybus.catalog import default_catalog
-from citybus.codec import decode
+from citybus.codec import decode, encode
 from citybus.simulate import WORKED_EXAMPLE_ID, WORKED_EXAMPLE_REQUEST
 from citybus.simulate.contributions import bad_events, worked_example
 from citybus.streams.batch import partition_of
@@ -165,3 +167,35 @@ async def test_an_unreadable_statement_index_record_is_dead_lettered_and_the_oth
     stored = harness.stores[partition_of(b"RR-1", PARTITIONS)].get(STATEMENT + b"RR-1")
     assert json.loads(stored)["revision"] == 2
     assert harness.aggregator.rejected == 1
+
+
+@pytest.mark.parametrize("month", [
+    pytest.param("2010-02\n", id="a-final-newline"),  # the event's recorded_at is in 2010-03
+    pytest.param("1\u0669\u0669\u0665-01", id="arabic-indic-digits"),  # int() reads it as 1995
+])
+async def test_a_month_that_is_not_yyyy_mm_is_dead_lettered_not_counted(harness, month):
+    """contributions.md: `month` is a string `YYYY-MM`; a look-alike is INVALID_FIELD, not a month."""
+    (good,) = as_records(worked_example()[:1])
+    _, fields = decode(good.value, "citybus.insurance.ContributionRecorded")
+    bad_value = encode("citybus.insurance.ContributionRecorded", {**fields, "record_id": "LOOKALIKE", "month": month})
+    await harness.run([good, record(good.topic, good.key, bad_value, good.headers, 1)])
+    (dead,) = harness.dead_letters()
+    assert (dead["reason_code"], dead["value"]) == ("INVALID_FIELD", bad_value)
+    assert "month" in dead["reason"] and "YYYY-MM" in dead["reason"]
+    assert harness.ledger(WORKED_EXAMPLE_ID).summary("PENSION").total_months == 1
+
+
+async def test_a_statement_beyond_decimal_14_2_is_dead_lettered_and_the_batch_goes_on(harness):
+    """Valid records whose sum does not fit the statement's decimal(14,2): the request is dead-lettered
+    with its bytes (the batch used to raise, and the worker stopped on it at every restart)."""
+    events = worked_example()
+    contributions = [e for e in events if e.full_name == "citybus.insurance.ContributionRecorded"]
+    huge = [dataclasses.replace(e, record={**e.record, "employee_amount": Decimal("999999999999.99")})
+            for e in contributions if e.city == "442000"]
+    requests = [e for e in events if e.full_name != "citybus.insurance.ContributionRecorded"]
+    records = as_records([e for e in contributions if e.city != "442000"] + huge + requests)
+    await harness.run(records)
+    (dead,) = harness.dead_letters()
+    assert dead["reason_code"] == "INVALID_FIELD" and "individual_account" in dead["reason"]
+    assert dead["value"] == records[-1].value and "retirements" in dead["source_topic"]
+    assert STATEMENTS_TOPIC not in harness.topics() and SUMMARIES_TOPIC in harness.topics()

@@ -14,7 +14,7 @@ from citybus.domain.contributions.statement import (
     RetirementStatement,
     Transfer,
 )
-from citybus.domain.ids import month_index
+from citybus.domain.ids import month_index, to_money
 from citybus.errors import ValidationError
 
 __all__ = [
@@ -62,14 +62,20 @@ def _pension(ledger: PersonLedger, hukou_city: str) -> PensionFigures:
         Transfer(
             from_city=city,
             # 12% of the base sum, rounded half-up once: (x * 12 + 50) // 100 on cents, x >= 0
-            pooled_fund=Decimal((pooled_base.get(city, 0) * _POOLED_PERCENT + 50) // 100).scaleb(-2),
-            individual_account=Decimal(individual[city]).scaleb(-2),
+            pooled_fund=_money((pooled_base.get(city, 0) * _POOLED_PERCENT + 50) // 100, city, "pooled_fund"),
+            individual_account=_money(individual[city], city, "individual_account"),
         )
         for city in sorted(months)
         if city != payable
     )
     total = len(claims)
     return PensionFigures(total, dict(sorted(months.items())), total >= PENSION_ELIGIBLE_MONTHS, payable, transfers)
+
+
+def _money(amount_cents: int, city: str, name: str) -> Decimal:
+    """A transfer amount, which must fit the statement's decimal(14,2) like every amount on the bus:
+    sums of valid records can exceed it, and then the statement cannot be written (ValidationError)."""
+    return to_money(Decimal(amount_cents).scaleb(-2), f"pension.transfers[{city}].{name}")
 
 
 def _medical(ledger: PersonLedger, city: str, policy: MedicalPolicy) -> MedicalFigures:
@@ -94,7 +100,8 @@ def retirement_statement(
     revision: int = 1,
 ) -> RetirementStatement:
     """Built from everything the ledger holds now. `policies`: city -> MedicalPolicy from the
-    participant registry; a city absent from it gets DEFAULT_MEDICAL_POLICY."""
+    participant registry; a city absent from it gets DEFAULT_MEDICAL_POLICY. Raises ValidationError
+    when a transfer amount exceeds decimal(14,2) (the statement could not be encoded)."""
     if request.resident_id != ledger.resident_id:
         raise ValidationError("resident_id", f"does not match the ledger of {ledger.resident_id}", request.resident_id)
     policy = (policies or {}).get(request.city, DEFAULT_MEDICAL_POLICY)

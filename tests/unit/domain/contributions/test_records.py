@@ -40,6 +40,9 @@ def test_a_valid_record_passes():
         ({"insured_kind": "RETIRED"}, "insured_kind", "EMPLOYEE, RESIDENT", "INVALID_FIELD"),
         ({"month": "2010-13"}, "month", "YYYY-MM", "INVALID_FIELD"),
         ({"month": "2010-1"}, "month", "YYYY-MM", "INVALID_FIELD"),
+        ({"month": "2010-01\n"}, "month", "YYYY-MM", "INVALID_FIELD"),  # not counted as 2010-01
+        ({"month": "1\u0669\u0669\u0665-01"}, "month", "YYYY-MM", "INVALID_FIELD"),  # Arabic-Indic 995: not 1995-01
+        ({"city": "440300\n"}, "city", "6-digit", "INVALID_FIELD"),
         ({"month": "1989-12"}, "month", "1990-01 or later", "INVALID_FIELD"),
         ({"month": "2025-02"}, "month", "recorded_at", "INVALID_FIELD"),
         ({"recorded_at": "yesterday"}, "recorded_at", "timestamp-millis", "INVALID_FIELD"),

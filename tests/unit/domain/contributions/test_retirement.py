@@ -118,3 +118,24 @@ def test_same_figures_ignores_revision_and_sees_any_figure():
 def test_request_for_another_person_is_refused():
     with pytest.raises(ValidationError, match="resident_id"):
         retirement_statement(PersonLedger(resident(2)), request())
+
+
+MAX = "999999999999.99"  # decimal(14,2)
+
+
+def test_transfer_amounts_up_to_decimal_14_2_are_stated():
+    pension = statement_for(run("442000", "2000-01", 1, base=MAX, employee=MAX) + run("440300", "2010-01", 130)).pension
+    assert pension.transfers == (Transfer("442000", Decimal("120000000000.00"), Decimal(MAX)),)
+
+
+@pytest.mark.parametrize(("fields", "name"), [
+    pytest.param({"employee": "500000000000.00"}, "individual_account", id="individual-account-of-9-months"),
+    pytest.param({"base": MAX, "employee": "0.00"}, "pooled_fund", id="pooled-fund-of-9-months"),
+])
+def test_a_transfer_amount_beyond_decimal_14_2_is_refused_by_name(fields, name):
+    """Every record fits decimal(14,2); their sum need not, and the statement's field cannot hold it."""
+    records = run("442000", "2000-01", 9, **fields) + run("440300", "2010-01", 130)
+    with pytest.raises(ValidationError) as caught:
+        statement_for(records)
+    assert caught.value.field == f"pension.transfers[442000].{name}"
+    assert "decimal(14,2)" in caught.value.rule
