@@ -226,6 +226,8 @@ class Orchestrator:
             return None
         # the subject's partition: where the request was published (every later event of it too)
         subject = self._load(origin.key, subject_id, origin.partition, stores)
+        if not migration_id.strip():  # refused by a field rule, nothing to claim (SubjectSagas.on_request)
+            return subject.on_request(request, self.policy)
         if stage is None and migration_id not in subject.sagas:
             home = partition_of(migration_id.encode(), self.partitions)
             if home not in stores:  # another worker owns the id: claim it there first
