@@ -28,7 +28,9 @@ def request_from_body(
     for name in _FIELDS:
         if not isinstance(body.get(name), str):
             raise ValidationError(name, "is required and must be a string", body.get(name))
-    scopes = body.get("scopes") or []
+    scopes = body.get("scopes")
+    if scopes is None:  # absent: every scope; "" or false is no list, not a request to move everything
+        scopes = []
     if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
         raise ValidationError("scopes", "must be a list of scope names", scopes)
     migration_id = body.get("migration_id")

@@ -114,6 +114,7 @@ class Orchestrator:
         self._claims: dict[str, str] = {}
         self._last_claims: dict[str, str] = {}
         self.pending: dict[str, int] = {}  # migration_id -> when POSTed here, for PENDING_MS
+        self._now = 0  # the bus's clock when the batch being decided was taken
         self.events = self.rejected = self.commands = self.ticks = 0
 
     # ---- the worker's hooks ------------------------------------------------------------------
@@ -128,6 +129,7 @@ class Orchestrator:
         sink = DeadLetterSink(send, self.service)
         touched: dict[bytes, int] = {}  # subject key -> partition, written once per batch
         self._last_claims, self._claims = self._claims, {}
+        self._now = self.clock()
         for record in records:
             self.events += 1
             outcome = await self._event(record, stores, send, sink, batch)
@@ -192,6 +194,11 @@ class Orchestrator:
                 # a zero-click migration is requested when the bus reads the move, not when the
                 # household moved: deadlines count from there (the log's time: the same on a replay)
                 value = replace(value, requested_at=origin.timestamp)
+            if value.requested_at > self._now:
+                # a sender's clock ahead of the bus's would push every later deadline of the saga
+                # out with it (a step sent now, due in 2100, is never asked again): the saga's
+                # time never runs ahead of the bus's (a reply's `replied_at` likewise, below)
+                value = replace(value, requested_at=self._now)
             if origin.key != value.subject_id.encode():  # file it under its subject's partition
                 await send(*request_out(value))
                 return None
@@ -201,6 +208,8 @@ class Orchestrator:
         except ValidationError as error:
             await self._reject(sink, record, error.reason_code, str(error))
             return None
+        if value.replied_at > self._now:
+            value = replace(value, replied_at=self._now)
         subject = self._load(record.key, subject_id, record.partition, stores)
         return subject.on_reply(value, self.policy)
 
@@ -217,6 +226,8 @@ class Orchestrator:
             return None
         # the subject's partition: where the request was published (every later event of it too)
         subject = self._load(origin.key, subject_id, origin.partition, stores)
+        if not migration_id.strip():  # refused by a field rule, nothing to claim (SubjectSagas.on_request)
+            return subject.on_request(request, self.policy)
         if stage is None and migration_id not in subject.sagas:
             home = partition_of(migration_id.encode(), self.partitions)
             if home not in stores:  # another worker owns the id: claim it there first

@@ -47,6 +47,11 @@ class SubjectSagas:
         return min(pending) if pending else None
 
     def on_request(self, request: MigrationRequested, policy: SagaPolicy) -> Outcome:
+        if not request.migration_id.strip():
+            # no idempotency key: refused naming the rule every time, and nothing kept under it
+            # (else the next blank request would be "already known" and dropped without a word)
+            _, commands = transition(None, request, policy)
+            return Outcome(self, commands)
         existing = self.sagas.get(request.migration_id)
         registry = SubjectRegistry({self.subject_id: self.held})
         state, commands, registry = accept_request(existing, request, registry, policy)

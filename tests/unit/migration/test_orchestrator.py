@@ -16,7 +16,7 @@ from citybus.codec.mapping.household import household_moved_record
 from citybus.domain.migration import MigrationRequested
 from citybus.migration.orchestrator import INDEX, MIGRATION_ID_TAKEN, SAGAS, Orchestrator
 from citybus.migration.subjects import SubjectSagas
-from citybus.migration.wire import CLAIMED_TOPIC, CLAIMS_TOPIC
+from citybus.migration.wire import CLAIMED_TOPIC, CLAIMS_TOPIC, request_out
 from citybus.streams.store import Stores
 from citybus.streams.batch import partition_of
 
@@ -169,5 +169,44 @@ async def test_a_forwarded_request_without_its_origin_is_dead_lettered(tmp_path:
         (dead,) = [decode(v)[1] for t, _, v, *_ in rig.to("bus.deadletter")]
         assert (dead["reason_code"], dead["source_topic"], dead["offset"]) == ("UNDECODABLE", CLAIMS_TOPIC, 4)
         assert sagas_of(rig, PERSON) == {}
+    finally:
+        rig.stores.close_all()
+
+
+# ---- a city's or a portal's clock ahead of the bus does not push the saga's deadlines out -------
+YEAR_2100 = 4_102_444_800_000
+
+
+async def test_a_reply_stamped_in_the_future_counts_the_next_deadline_from_the_bus_clock(tmp_path: Path) -> None:
+    """The rig's clock reads 5,000; 442000 stamps its PRECHECK DONE in the year 2100. The
+    TRANSFER_OUT it leads to is due 15 working days (PENSION; 100 ms each) after the bus sent it,
+    so a silent source city is asked again at 6,500, not in 2100."""
+    from citybus.codec import encode
+
+    rig = Rig(tmp_path, set(range(6)))
+    home = partition_of(PERSON.encode(), 6)
+    reply = {"command_id": "m-1/PENSION/PRECHECK", "migration_id": "m-1", "scope": "PENSION", "step": "PRECHECK",
+             "city": "442000", "outcome": "DONE", "reason": None, "package": {}, "replied_at": YEAR_2100}
+    try:
+        await rig.process(request_record("m-1", PERSON))
+        await rig.process(consumed("city.442000.replies", home, 1, PERSON.encode(),
+                                   encode("citybus.migration.MigrationReply", reply)))
+        (transfer_out,) = rig.decoded("city.440300.commands")
+        assert round(transfer_out["deadline"].timestamp() * 1000) == 5_000 + 15 * 100
+        saga = sagas_of(rig, PERSON)["m-1"]
+        assert saga.updated_at == 5_000 and saga.next_deadline() == (6_500, "m-1/PENSION/TRANSFER_OUT")
+    finally:
+        rig.stores.close_all()
+
+
+async def test_a_request_stamped_in_the_future_counts_its_deadlines_from_the_bus_clock(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, set(range(6)))
+    request = MigrationRequested("m-1", "PERSON", PERSON, "440300", "442000", ("PENSION",), YEAR_2100, "portal")
+    try:
+        await rig.process(consumed("bus.migration.requests", partition_of(PERSON.encode(), 6), 0, PERSON.encode(),
+                                   request_out(request).value))
+        (precheck,) = rig.decoded("city.442000.commands")
+        assert round(precheck["deadline"].timestamp() * 1000) == 5_000 + 15 * 100
+        assert sagas_of(rig, PERSON)["m-1"].requested_at == 5_000
     finally:
         rig.stores.close_all()

@@ -181,3 +181,30 @@ async def test_a_request_breaking_a_field_rule_ends_rejected_naming_it_not_in_th
         assert [c["migration_id"] for c in rig.decoded("city.442000.commands")] == ["m-3"]  # none for m-2
     finally:
         rig.stores.close_all()
+
+
+async def test_every_request_without_a_migration_id_ends_rejected_naming_the_rule(tmp_path: Path) -> None:
+    """A blank migration_id breaks a field rule: each such request, however many, from whichever
+    subject, ends REJECTED naming it. It is no idempotency key: the first must not make the next
+    ones "already known" (dropped without a word) nor "another subject's" (MIGRATION_ID_TAKEN)."""
+    from orchestrator_rig import OTHER
+
+    rig = Rig(tmp_path, set(range(6)))
+    other = OTHER.encode()
+    blanks = [consumed(REQUESTS, HOME, 5, KEY, encode(REQUEST, request(migration_id=""))),
+              consumed(REQUESTS, HOME, 6, KEY, encode(REQUEST, request(migration_id=" ", scopes=["MEDICAL"]))),
+              consumed(REQUESTS, HOME, 7, KEY, encode(REQUEST, request(migration_id=""))),
+              consumed(REQUESTS, partition_of(other, 6), 8, other,
+                       encode(REQUEST, request(migration_id="", subject_id=OTHER)))]
+    try:
+        await rig.process(*blanks[:2])
+        await rig.process(*blanks[2:])
+        assert rig.to("bus.deadletter") == []
+        statuses = rig.decoded("bus.migration.status")
+        assert [(s["subject_id"], s["status"]) for s in statuses] == [
+            (PERSON, "REJECTED"), (PERSON, "REJECTED"), (PERSON, "REJECTED"), (OTHER, "REJECTED")]
+        assert all(s["reason"].startswith("INVALID_FIELD: migration_id: must be a non-empty") for s in statuses)
+        assert rig.to("city.442000.commands") == []
+        assert sagas_of(rig, PERSON) == {} and sagas_of(rig, OTHER) == {}  # nothing kept under a blank id
+    finally:
+        rig.stores.close_all()

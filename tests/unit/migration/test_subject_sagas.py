@@ -133,6 +133,23 @@ def test_http_bodies_that_break_a_rule_name_it(body: object, field: str) -> None
     assert caught.value.field == field
 
 
+@pytest.mark.parametrize("scopes", ["", "PENSION", False, 0, {}], ids=repr)
+def test_scopes_that_are_not_a_list_are_refused_not_read_as_every_scope(scopes: object) -> None:
+    """Only an absent (or null) `scopes` means every scope (migration.md: `"scopes"?`); an empty
+    string or a false value from a form is bad input, not a request to move every relation."""
+    body = {"subject_type": "PERSON", "subject_id": PERSON, "from_city": "440300", "to_city": "442000",
+            "scopes": scopes}
+    with pytest.raises(ValidationError) as caught:
+        request_from_body(body, 0, CITIES)
+    assert caught.value.field == "scopes" and "list" in caught.value.rule
+
+
+@pytest.mark.parametrize("body", [{}, {"scopes": None}, {"scopes": []}], ids=repr)
+def test_no_scopes_mean_every_scope(body: dict) -> None:
+    body = {"subject_type": "PERSON", "subject_id": PERSON, "from_city": "440300", "to_city": "442000", **body}
+    assert request_from_body(body, 0, CITIES).scopes == ()
+
+
 def test_an_http_body_without_an_id_gets_one() -> None:
     body = {"subject_type": "PERSON", "subject_id": PERSON, "from_city": "440300", "to_city": "442000"}
     made = request_from_body(body, 42, CITIES, new_id=lambda: "m-new")
