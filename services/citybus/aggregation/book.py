@@ -8,7 +8,7 @@ from typing import Any
 
 from citybus.domain.contributions import RetirementRequest, RetirementStatement, statement_json
 
-__all__ = ["IssuedStatement", "RetirementBook"]
+__all__ = ["IssuedStatement", "RetirementBook", "request_json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,7 @@ class RetirementBook:
     def to_bytes(self) -> bytes:
         return json.dumps({
             "resident_id": self.resident_id,
-            "issued": [{"request": _request_json(i.request), "statement": i.statement} for i in self.issued.values()],
+            "issued": [{"request": request_json(i.request), "statement": i.statement} for i in self.issued.values()],
         }, separators=(",", ":")).encode()
 
     @classmethod
@@ -60,7 +60,7 @@ class RetirementBook:
         return cls(obj["resident_id"], issued)
 
 
-def _request_json(request: RetirementRequest) -> dict[str, Any]:
+def request_json(request: RetirementRequest) -> dict[str, Any]:
     return {
         "request_id": request.request_id,
         "resident_id": request.resident_id,

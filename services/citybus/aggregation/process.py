@@ -7,11 +7,15 @@ Inputs, all in the consumer group citybus-aggregation and co-partitioned (6 part
   Kafka's default partitioner gives its resident_id (a city whose client partitions otherwise)
   is forwarded there, bytes untouched, with its origin in a header, and applied when it comes
   back in the person's partition;
+- `CLAIMS_TOPIC`, retirement requests in the partition of their request_id, before any statement:
+  the first request under an id claims it there, and is sent on to its person's partition
+  (citybus.aggregation.claims);
 - `INDEX_TOPIC`, statements keyed by request_id, stored in the partition of the request_id:
   the /retirements lookup. It is its own log (compacted), so it has no changelog.
 
 State, in the partition stores (see citybus.streams): `L`+resident_id -> PersonLedger bytes,
-`R`+resident_id -> RetirementBook bytes (changelogged), `S`+request_id -> statement JSON.
+`R`+resident_id -> RetirementBook bytes, `C`+request_id -> the claiming request (changelogged),
+`S`+request_id -> statement JSON.
 The caller (StateWorker) sends, changelogs, stores and commits in the order that makes a
 crash harmless; this module only decides.
 """
@@ -24,18 +28,19 @@ from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 
-from citybus.aggregation.batch import PersonEvents, apply_person, group_by_resident
+from citybus.aggregation.batch import REQUEST_CONFLICT, PersonEvents, apply_person, group_by_resident
 from citybus.aggregation.book import RetirementBook
 from citybus.aggregation.cache import MISSING, LruCache
+from citybus.aggregation.claims import CLAIM, CLAIMED, CLAIMS_TOPIC, claim_conflict, claim_value
 from citybus.aggregation.outputs import index_message, statement_message, summary_message
 from citybus.bus import DeadLetterSink, Intake, Rejection
-from citybus.domain.contributions import MedicalPolicy, PersonLedger
-from citybus.streams.origin import ORIGIN_HEADER, forward_headers, origin_of
+from citybus.domain.contributions import MedicalPolicy, PersonLedger, RetirementRequest
+from citybus.streams.origin import ORIGIN_HEADER, forward_headers, hop_of, origin_of
 from citybus.streams.store import Stores
 from citybus.streams.batch import Batch, Send, partition_of
 
-__all__ = ["Aggregator", "WRONG_KEY", "INDEX_TOPIC", "BY_PERSON_TOPIC", "ORIGIN_HEADER", "LEDGER", "BOOK",
-           "STATEMENT"]
+__all__ = ["Aggregator", "WRONG_KEY", "INDEX_TOPIC", "BY_PERSON_TOPIC", "CLAIMS_TOPIC", "ORIGIN_HEADER", "LEDGER",
+           "BOOK", "STATEMENT", "CLAIM"]
 
 WRONG_KEY = "WRONG_KEY"  # added by this service: the Kafka key is not the record's resident_id
 INDEX_TOPIC = "citybus-aggregation-statements-by-request"
@@ -64,13 +69,19 @@ class Aggregator:
         accepted: list[tuple[Any, ConsumerRecord]] = []
         rejections: list[Rejection] = []
         index: list[ConsumerRecord] = []
+        claims: list[ConsumerRecord] = []
         for record in records:
             if record.topic == INDEX_TOPIC:
                 index.append(record)
                 continue
+            if record.topic == CLAIMS_TOPIC:
+                claims.append(record)
+                continue
             outcome = self._check(record)
             if isinstance(outcome, Rejection):
                 rejections.append(outcome)
+            elif type(outcome[0]) is RetirementRequest and not _claimed(record):
+                await self._to_claim(outcome[0], outcome[1], record, stores, send, rejections)
             elif record.partition != partition_of(record.key, self.partitions):
                 await send(BY_PERSON_TOPIC, record.key, record.value, forward_headers(record),
                            partition_of(record.key, self.partitions))
@@ -80,6 +91,7 @@ class Aggregator:
         now_ms = int(time.time() * 1000)
         for person in group_by_resident(accepted).values():
             await self._apply(person, stores, batch, send, rejections, now_ms)
+        await self._claims(claims, stores, batch, send, rejections)
         self._index(index, stores, batch, rejections)
         deadletters = DeadLetterSink(send, self.service)
         for rejection in rejections:
@@ -90,7 +102,7 @@ class Aggregator:
 
     def _check(self, record: ConsumerRecord) -> tuple[Any, ConsumerRecord] | Rejection:
         """The record's domain value and where it was first published, or why it is refused."""
-        if record.topic == BY_PERSON_TOPIC:
+        if record.topic in (BY_PERSON_TOPIC, CLAIMS_TOPIC):
             origin = origin_of(record)
             if origin is None:
                 return Rejection.of_record(record, "UNDECODABLE",
@@ -129,6 +141,46 @@ class Aggregator:
             self._books.put(rid, book)
         self.summaries += len(outcome.changed_schemes)
         self.statements += len(outcome.statements)
+
+    async def _to_claim(self, request: RetirementRequest, origin: ConsumerRecord, record: ConsumerRecord,
+                        stores: Stores, send: Send, rejections: list[Rejection]) -> None:
+        """A request goes to the partition of its request_id to claim the id, unless the person's
+        book (here, when this is the person's partition) already holds it: then it was claimed."""
+        if record.partition == partition_of(record.key, self.partitions):
+            issued = self._book(request.resident_id, stores[record.partition]).issued.get(request.request_id)
+            if issued is not None:
+                if issued.request != request:
+                    rejections.append(Rejection.of_record(origin, REQUEST_CONFLICT, _other_content(request)))
+                return
+        key = request.request_id.encode()
+        await send(CLAIMS_TOPIC, key, origin.value, forward_headers(origin), partition_of(key, self.partitions))
+        self.forwarded += 1
+
+    async def _claims(self, records: Sequence[ConsumerRecord], stores: Stores, batch: Batch, send: Send,
+                      rejections: list[Rejection]) -> None:
+        """Requests in the partition of their request_id: the first under an id claims it and goes on
+        to its person's partition; a later one with other content is refused."""
+        for record in records:
+            outcome = self._check(record)
+            if isinstance(outcome, Rejection):
+                rejections.append(outcome)
+                continue
+            request, origin = outcome
+            if type(request) is not RetirementRequest:
+                rejections.append(Rejection.of_record(origin, "WRONG_TYPE", f"{CLAIMS_TOPIC} carries retirement "
+                                                      f"requests only (this service's own topic)"))
+                continue
+            slot = CLAIM + request.request_id.encode()
+            claimed = batch.state.get(record.partition, {}).get(slot) or stores[record.partition].get(slot)
+            if claimed is None:
+                batch.put(record.partition, slot, claim_value(request))
+            elif (conflict := claim_conflict(claimed, request)) is not None:
+                rejections.append(Rejection.of_record(origin, REQUEST_CONFLICT, conflict))
+                continue
+            person = request.resident_id.encode()
+            await send(BY_PERSON_TOPIC, person, origin.value, forward_headers(origin, CLAIMED),
+                       partition_of(person, self.partitions))
+            self.forwarded += 1
 
     def _index(self, records: Sequence[ConsumerRecord], stores: Stores, batch: Batch,
                rejections: list[Rejection]) -> None:
@@ -180,6 +232,15 @@ class Aggregator:
     def read_statement(self, request_id: str, stores: Stores) -> bytes | None:
         key = request_id.encode()
         return stores[partition_of(key, self.partitions)].get(STATEMENT + key)
+
+
+def _other_content(request: RetirementRequest) -> str:
+    return f"request_id: {request.request_id} was already requested with other content"
+
+
+def _claimed(record: ConsumerRecord) -> bool:
+    """A request its claim sent on (the hop is read only on this service's own topic)."""
+    return record.topic == BY_PERSON_TOPIC and hop_of(record) == CLAIMED
 
 
 def _index_revision(record: ConsumerRecord) -> int | str:

@@ -5,6 +5,7 @@ Topics (6 partitions, co-partitioned, one consumer group `citybus-aggregation`):
 
 - in: every city's contributions and retirements topics (from the catalog: a new city needs no
   code), keyed by resident_id; the repartition topic `citybus-aggregation-by-person`; the
+  requests by request_id `citybus-aggregation-requests-by-id` (each id claimed once); the
   statement index `citybus-aggregation-statements-by-request` (compacted, keyed by request_id);
 - out: `bus.insurance.summaries`, `bus.insurance.retirement-statements`, `bus.deadletter`;
 - state: RocksDB per partition under <data dir>/aggregation, changelogged to the compacted
@@ -18,7 +19,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from citybus.aggregation.process import BY_PERSON_TOPIC, INDEX_TOPIC, Aggregator
+from citybus.aggregation.process import BY_PERSON_TOPIC, CLAIMS_TOPIC, INDEX_TOPIC, Aggregator
 from citybus.aggregation.web import AggregationWeb
 from citybus.bus import DEADLETTER_TOPIC, default_intake
 from citybus.catalog import Catalog, TopicSpec, default_catalog
@@ -29,8 +30,8 @@ from citybus.settings import settings
 from citybus.streams.web import advertised_url, run_worker
 from citybus.streams.worker import StateWorker, WorkerConfig
 
-__all__ = ["SERVICE", "GROUP", "CHANGELOG_TOPIC", "INDEX_TOPIC", "BY_PERSON_TOPIC", "source_topics",
-           "medical_policies", "internal_topics", "serve"]
+__all__ = ["SERVICE", "GROUP", "CHANGELOG_TOPIC", "INDEX_TOPIC", "BY_PERSON_TOPIC", "CLAIMS_TOPIC", "source_topics",
+           "input_topics", "medical_policies", "internal_topics", "serve"]
 
 log = logging.getLogger(__name__)
 SERVICE = "aggregation"
@@ -42,6 +43,11 @@ def source_topics(catalog: Catalog) -> list[str]:
     """Every city's contributions and retirements topics: a new city needs no code."""
     kinds = ("insurance.contributions", "insurance.retirements")
     return [t.name for kind in kinds for t in catalog.city_topics(kind)]
+
+
+def input_topics(catalog: Catalog) -> list[str]:
+    """Everything the group reads: the cities' topics and the service's own three."""
+    return [*source_topics(catalog), BY_PERSON_TOPIC, CLAIMS_TOPIC, INDEX_TOPIC]
 
 
 def medical_policies(catalog: Catalog) -> dict[str, MedicalPolicy]:
@@ -57,7 +63,8 @@ def internal_topics(catalog: Catalog) -> list[TopicSpec]:
     model = catalog.topic(DEADLETTER_TOPIC)
     return [model.internal(CHANGELOG_TOPIC, SERVICE, "compact", -1),
             model.internal(INDEX_TOPIC, SERVICE, "compact", -1),
-            model.internal(BY_PERSON_TOPIC, SERVICE, "delete", 7 * 24 * 3600 * 1000)]
+            model.internal(BY_PERSON_TOPIC, SERVICE, "delete", 7 * 24 * 3600 * 1000),
+            model.internal(CLAIMS_TOPIC, SERVICE, "delete", 7 * 24 * 3600 * 1000)]
 
 
 async def serve(web_port: int, data_dir: Path | None = None, cache_persons: int = 20000,
@@ -73,7 +80,7 @@ async def serve(web_port: int, data_dir: Path | None = None, cache_persons: int 
     aggregator = Aggregator(intake=default_intake(), service=SERVICE, policies=medical_policies(catalog),
                             partitions=partitions, cache_persons=cache_persons)
     config = WorkerConfig(
-        group=GROUP, topics=[*source_topics(catalog), BY_PERSON_TOPIC, INDEX_TOPIC], changelog=CHANGELOG_TOPIC,
+        group=GROUP, topics=input_topics(catalog), changelog=CHANGELOG_TOPIC,
         data_dir=(data_dir or conf.data_dir) / SERVICE, url=advertised_url(conf.web_host, web_port),
         partitions=partitions, self_logged=frozenset({INDEX_TOPIC}), max_records=max_records)
     worker = StateWorker(bootstrap, config, aggregator)

@@ -82,13 +82,13 @@ def _start_services(env: dict[str, str], logs: Path) -> list[ServiceProcess]:
 
 
 async def _contributions(console: Console, bootstrap: str, url: str, persons: int) -> None:
-    from citybus.aggregation.service import BY_PERSON_TOPIC, INDEX_TOPIC, source_topics
+    from citybus.aggregation.service import input_topics
     from citybus.demo.contributions import publish_demo_history, show_contributions
 
     console.print(Rule("simulated cities publish contributions and retirements"))
     await publish_demo_history(console, bootstrap, persons=persons)
     catalog = default_catalog()
-    topics = [*source_topics(catalog), BY_PERSON_TOPIC, INDEX_TOPIC]
+    topics = input_topics(catalog)
     took = await wait_caught_up(bootstrap, "citybus-aggregation", topics, timeout=600)
     console.print(f"aggregation caught up {took:.1f}s after the last event was published")
     await show_contributions(console, url, bootstrap)

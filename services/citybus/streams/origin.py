@@ -3,7 +3,10 @@
 A service that moves an input to one of its own topics, to reach the partition (or the worker)
 that must decide it, sends the bytes untouched and keeps the original coordinates in two
 headers; whatever it finally does with the record (apply it, dead-letter it) then names the
-original: topic, partition, offset, log time and key.
+original: topic, partition, offset, log time and key. A third header, the hop, says which step
+of the service's own sent the record on (e.g. "claimed"): it is set only by `forward_headers`,
+and every forward drops the one it came with, so a header a sender set itself never passes
+for one (read it only on the service's own topics).
 """
 from __future__ import annotations
 
@@ -11,18 +14,28 @@ from dataclasses import replace
 
 from aiokafka.structs import ConsumerRecord
 
-__all__ = ["ORIGIN_HEADER", "ORIGIN_KEY_HEADER", "forward_headers", "origin_of"]
+__all__ = ["ORIGIN_HEADER", "ORIGIN_KEY_HEADER", "HOP_HEADER", "forward_headers", "origin_of", "hop_of"]
 
 ORIGIN_HEADER = "citybus-origin"  # "topic/partition/offset/timestamp" (older forwards: no timestamp)
 ORIGIN_KEY_HEADER = "citybus-origin-key"  # the original key (absent: the forwarded record's own)
-_OURS = (ORIGIN_HEADER, ORIGIN_KEY_HEADER)
+HOP_HEADER = "citybus-hop"  # the step that forwarded the record (absent: a plain repartition)
+_OURS = (ORIGIN_HEADER, ORIGIN_KEY_HEADER, HOP_HEADER)
 
 
-def forward_headers(record: ConsumerRecord) -> list[tuple[str, bytes]]:
-    """`record`'s headers with its coordinates as the origin (any origin headers it came with replaced)."""
+def forward_headers(record: ConsumerRecord, hop: bytes | None = None) -> list[tuple[str, bytes]]:
+    """`record`'s headers with its coordinates as the origin (any origin and hop headers it came
+    with replaced), and `hop` when given."""
     origin = f"{record.topic}/{record.partition}/{record.offset}/{record.timestamp}".encode()
     return [*(h for h in (record.headers or ()) if h[0] not in _OURS),
-            (ORIGIN_HEADER, origin), (ORIGIN_KEY_HEADER, record.key or b"")]
+            (ORIGIN_HEADER, origin), (ORIGIN_KEY_HEADER, record.key or b""), *(((HOP_HEADER, hop),) if hop else ())]
+
+
+def hop_of(record: ConsumerRecord) -> bytes | None:
+    """The hop header of a record read from one of the service's own topics."""
+    for name, value in record.headers or ():
+        if name == HOP_HEADER:
+            return value
+    return None
 
 
 def origin_of(record: ConsumerRecord) -> ConsumerRecord | None:

@@ -14,7 +14,7 @@ import aiohttp
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
-from citybus.aggregation.service import BY_PERSON_TOPIC, INDEX_TOPIC, source_topics
+from citybus.aggregation.service import input_topics
 from citybus.bus.publisher import default_partition
 from citybus.catalog import default_catalog
 from citybus.codec import decode
@@ -73,7 +73,7 @@ async def status(worker: Worker) -> dict[str, Any]:
 
 
 def watched_topics() -> list[str]:
-    return source_topics(default_catalog()) + [BY_PERSON_TOPIC, INDEX_TOPIC]
+    return input_topics(default_catalog())
 
 
 async def wait_caught_up(bootstrap: str, timeout: float = 240.0, workers: Iterable[Worker] = ()) -> None:

@@ -7,13 +7,17 @@ while the workers also carry everything earlier tests left in the group's tables
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
+import uuid
 
+import aiohttp
 import pytest
 
 from citybus.codec import decode
 from citybus.kafka.offsets import group_lag
 from citybus.simulate import WORKED_EXAMPLE_ID, WORKED_EXAMPLE_REQUEST, contribution_history, publish_history
+from citybus.simulate.contributions import RETIREMENT, SimulatedEvent, resident_id
 
 from tests.unit.domain.contributions.reference import reference_figures
 
@@ -153,3 +157,28 @@ async def test_bad_bytes_go_to_the_deadletters_and_good_events_around_them_count
         assert found["key"] == event.key.encode()
     await check_http([worker.url], expected)
     assert worker.proc.poll() is None
+
+
+async def test_a_request_id_is_claimed_once_across_cities_and_residents(bus, workers):
+    """contributions.md: request_id is unique. Two cities' requests for two residents under one id:
+    the first published is stated and is what GET /retirements answers; the second is refused."""
+    worker = workers("w1")
+    await worker.wait_ready()
+    request_id = f"R-{uuid.uuid4()}"  # this run's own (the cluster may be reused)
+    first, second = (resident_id(900_000 + i, city) for i, city in enumerate(("440300", "310000")))
+    requests = [SimulatedEvent(city, RETIREMENT, rid, {
+        "request_id": request_id, "resident_id": rid, "city": city, "hukou_city": city,
+        "retirement_date": dt.date(2030, 1, 1), "requested_at": 1_767_225_600_000})
+        for city, rid in (("440300", first), ("310000", second))]
+    before = await topic_ends(bus, "bus.deadletter")
+    await publish_history(bus, requests[:1])
+    await publish_history(bus, requests[1:])  # after the first is on the broker
+    await wait_caught_up(bus, workers=[worker])
+    (dead,) = [decode(m.value, "citybus.bus.RejectedEvent")[1]
+               for m in await read_topic(bus, "bus.deadletter", after=before)]
+    assert (dead["reason_code"], dead["key"], dead["source_topic"]) == (
+        "REQUEST_CONFLICT", second.encode(), "city.310000.insurance.retirements")
+    stated = [decode(m.value)[1] for m in await read_topic(bus, "bus.insurance.retirement-statements")]
+    assert [s["resident_id"] for s in stated if s["request_id"] == request_id] == [first]
+    async with aiohttp.ClientSession() as session, session.get(f"{worker.url}/retirements/{request_id}") as response:
+        assert response.status == 200 and (await response.json())["resident_id"] == first

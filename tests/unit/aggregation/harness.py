@@ -7,7 +7,7 @@ from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 
-from citybus.aggregation.process import LEDGER, Aggregator
+from citybus.aggregation.process import BY_PERSON_TOPIC, CLAIMS_TOPIC, LEDGER, Aggregator
 from citybus.aggregation.service import medical_policies
 from citybus.bus import DEADLETTER_TOPIC, default_intake
 from citybus.bus.publisher import CityPublisher
@@ -47,6 +47,7 @@ class Harness:
         for p in range(PARTITIONS):
             self.stores.open(p)
         self.sent: list[tuple] = []
+        self._read, self._offset = 0, 1_000_000  # what `settle` has read back, and its next offset
         self.aggregator = Aggregator(intake=default_intake(), service="aggregation",
                                      policies=medical_policies(default_catalog()), partitions=PARTITIONS)
 
@@ -58,6 +59,23 @@ class Harness:
         for partition in set(batch.state) | set(batch.local):  # as the worker does after the sends
             self.stores[partition].write({**batch.local.get(partition, {}), **batch.state.get(partition, {})})
         return batch
+
+    async def run_through(self, records) -> None:
+        """`run`, then `settle`."""
+        await self.run(records)
+        await self.settle()
+
+    async def settle(self) -> None:
+        """Read back what was sent to be claimed and sent on, as the worker reads its own topics,
+        until nothing more is sent there."""
+        while True:
+            self._read = min(self._read, len(self.sent))  # a test may have cleared `sent`
+            hops = [s for s in self.sent[self._read:] if s[0] in (CLAIMS_TOPIC, BY_PERSON_TOPIC)]
+            self._read = len(self.sent)
+            if not hops:
+                return
+            await self.run([record(t, k, v, h, self._offset + i, p) for i, (t, k, v, h, p) in enumerate(hops)])
+            self._offset += len(hops)
 
     def topics(self) -> list[str]:
         return [s[0] for s in self.sent]

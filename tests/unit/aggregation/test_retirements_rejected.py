@@ -59,7 +59,7 @@ BAD = [
 @pytest.mark.parametrize(("bad", "reason_code"), BAD)
 async def test_a_bad_retirement_request_is_dead_lettered_and_the_events_around_it_applied(harness, bad, reason_code):
     records = as_records([*EXAMPLE[:-1], bad, REQUEST])
-    await harness.run(records)
+    await harness.run_through(records)
     (dead,) = harness.dead_letters()
     assert dead["reason_code"] == reason_code and dead["reason"]
     assert (dead["source_topic"], dead["offset"], dead["value"]) == (REQUEST.topic, len(EXAMPLE) - 1, bad.raw)
@@ -74,10 +74,10 @@ async def test_a_request_id_again_with_other_content_is_a_request_conflict_and_t
     other = SimulatedEvent(CITY, RETIREMENT, RID, {**GOOD, "hukou_city": "442000"})
     again = SimulatedEvent(CITY, RETIREMENT, RID, dict(GOOD))  # a redelivery: nothing to say
     if same_batch:
-        await harness.run(as_records([*EXAMPLE, other, again]))
+        await harness.run_through(as_records([*EXAMPLE, other, again]))
     else:
-        await harness.run(as_records(EXAMPLE))
-        await harness.run(as_records([other, again], first_offset=len(EXAMPLE)))
+        await harness.run_through(as_records(EXAMPLE))
+        await harness.run_through(as_records([other, again], first_offset=len(EXAMPLE)))
     (dead,) = harness.dead_letters()
     assert dead["reason_code"] == "REQUEST_CONFLICT" and WORKED_EXAMPLE_REQUEST in dead["reason"]
     assert (dead["offset"], dead["value"]) == (len(EXAMPLE), as_records([other])[0].value)

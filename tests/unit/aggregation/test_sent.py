@@ -26,11 +26,11 @@ def medical(revision: int = 1, status: str = "ACTIVE") -> SimulatedEvent:
 
 
 async def test_the_last_effective_record_of_a_scheme_reversed_publishes_its_cleared_summary(harness):
-    await harness.run(as_records([medical()]))
+    await harness.run_through(as_records([medical()]))
     (before,) = harness.of_topic(SUMMARIES_TOPIC)
     assert decode(before[2], SUMMARY)[1]["total_months"] == 1
     harness.sent.clear()
-    await harness.run(as_records([medical(revision=2, status="REVERSED")], first_offset=1))
+    await harness.run_through(as_records([medical(revision=2, status="REVERSED")], first_offset=1))
     (cleared,) = harness.of_topic(SUMMARIES_TOPIC)
     assert cleared[1] == WORKED_EXAMPLE_ID.encode()
     full_name, summary = decode(cleared[2], SUMMARY)
@@ -43,7 +43,7 @@ async def test_the_last_effective_record_of_a_scheme_reversed_publishes_its_clea
 
 
 async def test_summaries_and_statements_are_keyed_by_resident_id_and_index_messages_by_request_id(harness):
-    await harness.run(as_records(worked_example()))
+    await harness.run_through(as_records(worked_example()))
     summaries, statements = harness.of_topic(SUMMARIES_TOPIC), harness.of_topic(STATEMENTS_TOPIC)
     assert summaries and statements
     for _, key, value, _, _ in summaries + statements:
@@ -54,8 +54,8 @@ async def test_summaries_and_statements_are_keyed_by_resident_id_and_index_messa
 
 async def test_what_the_aggregation_writes_carries_cloudevents_binary_mode_headers(harness):
     good = worked_example()
-    await harness.run(as_records(good + list(bad_events(1, good, []))))
-    await harness.run(as_records([medical(), medical(revision=2, status="REVERSED")], first_offset=1000))
+    await harness.run_through(as_records(good + list(bad_events(1, good, []))))
+    await harness.run_through(as_records([medical(), medical(revision=2, status="REVERSED")], first_offset=1000))
     contract = [s for s in harness.sent if s[0] in (SUMMARIES_TOPIC, STATEMENTS_TOPIC, DEADLETTER_TOPIC)]
     assert {s[0] for s in contract} == {SUMMARIES_TOPIC, STATEMENTS_TOPIC, DEADLETTER_TOPIC}
     ids = []
@@ -79,7 +79,7 @@ async def test_a_dead_letter_keeps_the_original_key_value_and_headers(harness):
     conflicting = {**good[0].record, "employee_amount": good[0].record["employee_amount"] + 1}
     (conflict,) = as_records([SimulatedEvent(good[0].city, CONTRIBUTION, good[0].key, conflicting)], first_offset=1)
     truncated = dataclasses.replace(original, offset=2, value=original.value[:-3])  # the city's headers, bad bytes
-    await harness.run([original, conflict, truncated])
+    await harness.run_through([original, conflict, truncated])
     letters = harness.of_topic(DEADLETTER_TOPIC)
     assert [decode(s[2])[1]["reason_code"] for s in letters] == ["UNDECODABLE", "REVISION_CONFLICT"]
     for (_, key, value, _, _), event in zip(letters, (truncated, conflict)):

@@ -39,7 +39,7 @@ def voided() -> list[SimulatedEvent]:
 
 @pytest.fixture
 async def client(harness, tmp_path):
-    await harness.run(as_records(EXAMPLE + voided()))
+    await harness.run_through(as_records(EXAMPLE + voided()))
     # the statement index is stored when the worker reads back what it sent (INDEX_TOPIC is an input)
     index = harness.of_topic(INDEX_TOPIC)
     await harness.run([record(topic, key, value, headers, offset, partition)
