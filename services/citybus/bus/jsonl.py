@@ -38,6 +38,8 @@ def read_events(lines: IO[str], publisher: CityPublisher, default_type: str | No
             name = obj.pop("type", None) or default_type
             if not name:
                 raise ValidationError("type", "missing: give each line a `type` or pass --type")
+            if not isinstance(name, str):
+                raise ValidationError("type", "must be a record type name, e.g. ContributionRecorded", name)
             full_name = CITY_RECORDS.get(name, name)
             key_field = publisher.topic_for(full_name).key
             schema = store.latest(full_name).schema

@@ -91,9 +91,15 @@ def _decimal(value: Any, scale: int, path: str) -> Decimal:
         amount = Decimal(value)
     except InvalidOperation as exc:
         raise ValidationError(path, "must be a decimal amount", value) from exc
-    if not amount.is_finite() or amount != amount.quantize(Decimal(1).scaleb(-scale)):
+    if not amount.is_finite():
+        raise ValidationError(path, "must be a finite decimal amount", value)
+    try:  # more digits than the context holds (28) cannot be quantized: far beyond any decimal field
+        exact = amount.quantize(Decimal(1).scaleb(-scale))
+    except InvalidOperation as exc:
+        raise ValidationError(path, "is too large for an amount", value) from exc
+    if amount != exact:
         raise ValidationError(path, f"at most {scale} decimal places", value)
-    return amount.quantize(Decimal(1).scaleb(-scale))
+    return exact
 
 
 def _timestamp(value: Any, path: str) -> dt.datetime | int:
@@ -107,7 +113,10 @@ def _timestamp(value: Any, path: str) -> dt.datetime | int:
         raise ValidationError(path, "must be an RFC 3339 timestamp", value) from exc
     if moment.tzinfo is None:
         raise ValidationError(path, "must carry a time zone (e.g. Z)", value)
-    return moment.astimezone(dt.timezone.utc)
+    try:  # 9999-12-31T23:00-05:00 is past year 9999 in UTC
+        return moment.astimezone(dt.timezone.utc)
+    except OverflowError as exc:
+        raise ValidationError(path, "out of the representable range", value) from exc
 
 
 def _date(value: Any, path: str) -> dt.date:

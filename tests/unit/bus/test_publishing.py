@@ -229,3 +229,22 @@ def test_jsonl_replies_name_their_key_by_the_topics_key_field():
     assert [type(e).__name__ for e in out] == ["PreparedEvent", "BadLine", "PreparedEvent"]
     assert out[0][1] == RESIDENT.encode() and out[1].field == "key"
 
+
+
+@pytest.mark.parametrize("change, field, rule", [
+    ({"type": ["ContributionRecorded"]}, "type", "record type name"),       # TypeError: unhashable
+    ({"type": {"name": "ContributionRecorded"}}, "type", "record type name"),
+    ({"contribution_base": "1" * 29}, "contribution_base", "too large"),    # decimal.InvalidOperation
+    ({"contribution_base": "1e999999999"}, "contribution_base", "too large"),
+    ({"contribution_base": 10 ** 40}, "contribution_base", "too large"),
+    ({"contribution_base": "NaN"}, "contribution_base", "finite"),          # was "at most 2 decimal places"
+    ({"recorded_at": "9999-12-31T23:59:59-05:00"}, "recorded_at", "range"),  # OverflowError past year 9999
+])
+def test_jsonl_a_line_with_a_value_out_of_bounds_is_a_bad_line_not_a_crash(change, field, rule):
+    """Each of these lines raised out of read_events, so `citybus publish` stopped with a traceback
+    and the lines after it were never read."""
+    line = {"type": "ContributionRecorded", **contribution_json(record_id="SZ-9"), **change}
+    text = "\n".join(json.dumps(x) for x in (line, {"type": "ContributionRecorded", **contribution_json()}))
+    out = list(read_events(io.StringIO(text), publisher()))
+    assert isinstance(out[0], BadLine) and out[0].field == field and rule in out[0].rule
+    assert decode(out[1][2])[1]["record_id"] == "SZ-1"
