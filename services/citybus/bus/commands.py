@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,8 +41,9 @@ async def _publish(file: Path, city: str, record_type: str | None, system: str, 
     await producer.start()
     bad = 0
     try:
-        # the bytes read so far, for the progress bar: from the binary file under the text
-        with file.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8") as lines, Progress(
+        # read as bytes: a line that is not UTF-8 is reported as bad (decoding the whole file
+        # as text stopped at the first one with a traceback); raw.tell() feeds the progress bar
+        with file.open("rb") as raw, Progress(
             TextColumn("[bold]publishing"), BarColumn(), TransferSpeedColumn(), TextColumn("{task.fields[n]} prepared"),
             console=console, transient=True, disable=not console.is_terminal,
         ) as progress:
@@ -53,7 +53,7 @@ async def _publish(file: Path, city: str, record_type: str | None, system: str, 
                 """The file's good events, for the batch path; bad lines reported on the way."""
                 nonlocal bad
                 prepared = 0
-                for item in read_events(lines, publisher, record_type):
+                for item in read_events(raw, publisher, record_type):
                     if isinstance(item, BadLine):
                         bad += 1
                         console.print(f"[red]bad[/] {item}", highlight=False)

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO
-
 from citybus.bus.publisher import CITY_RECORDS, CityPublisher, PreparedEvent
 from citybus.codec import default_store, from_json
 from citybus.errors import CitybusError, ValidationError
@@ -23,16 +21,22 @@ class BadLine:
         return f"line {self.line}: {self.field}: {self.rule}"
 
 
-def read_events(lines: IO[str], publisher: CityPublisher, default_type: str | None = None
+def read_events(lines: Iterable[str | bytes], publisher: CityPublisher, default_type: str | None = None
                 ) -> Iterator[PreparedEvent | BadLine]:
     """Each line is one JSON object; its record type is its `type` member, else `default_type`.
-    A record its topic's key is not a field of (MigrationReply: subject_id) names it as a member."""
+    A record its topic's key is not a field of (MigrationReply: subject_id) names it as a member.
+    Lines may be bytes (a file opened in binary): one that is not UTF-8 is a bad line, not the end."""
     store = default_store()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            text = line.decode("utf-8") if isinstance(line, bytes) else line
+        except UnicodeDecodeError as exc:
+            yield BadLine(number, "line", f"not UTF-8: byte {line[exc.start]:#04x} at column {exc.start + 1}")
+            continue
+        try:
+            obj = json.loads(text)
             if not isinstance(obj, dict):
                 raise ValidationError("line", "must be a JSON object")
             name = obj.pop("type", None) or default_type

@@ -248,3 +248,14 @@ def test_jsonl_a_line_with_a_value_out_of_bounds_is_a_bad_line_not_a_crash(chang
     out = list(read_events(io.StringIO(text), publisher()))
     assert isinstance(out[0], BadLine) and out[0].field == field and rule in out[0].rule
     assert decode(out[1][2])[1]["record_id"] == "SZ-1"
+
+
+def test_jsonl_a_line_that_is_not_utf8_is_a_bad_line_and_the_next_lines_still_go():
+    """`citybus publish` decoded the whole file as UTF-8 text: the first Latin-1 or GBK line raised
+    UnicodeDecodeError out of the import (a traceback, every later line unread)."""
+    good = json.dumps(contribution_json()).encode()
+    gbk = json.dumps(contribution_json(record_id="深圳-2"), ensure_ascii=False).encode("gbk")
+    later = json.dumps(contribution_json(record_id="SZ-3")).encode()
+    out = list(read_events(io.BytesIO(b"\n".join((good, gbk, later))), publisher()))
+    assert isinstance(out[1], BadLine) and (out[1].line, out[1].field) == (2, "line") and "UTF-8" in out[1].rule
+    assert [decode(e[2])[1]["record_id"] for e in (out[0], out[2])] == ["SZ-1", "SZ-3"]
