@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import typer
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 from rich.console import Console
 
 from citybus.errors import CitybusError
@@ -48,5 +50,22 @@ def main() -> None:
     try:
         app(standalone_mode=True)
     except CitybusError as exc:  # an operator's error: one clear line, no traceback
-        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False)
-        sys.exit(2)
+        _fail(str(exc))
+    except (KafkaConnectionError, KafkaTimeoutError) as exc:  # no broker where we were told to look
+        _fail(f"cannot reach Kafka at {_bootstrap()} ({exc}); is KAFKA_BOOTSTRAP_SERVERS right? "
+              "(`citybus kafka status` tells about the local broker)")
+
+
+def _fail(message: str) -> NoReturn:
+    Console(stderr=True).print(f"[red]error:[/] {message}", highlight=False)
+    sys.exit(2)
+
+
+def _bootstrap() -> str:
+    """The address the command used, for the message (the error's own names resolved sockets)."""
+    from citybus.kafka.bootstrap import resolve_bootstrap
+
+    try:
+        return resolve_bootstrap()
+    except CitybusError:
+        return "?"

@@ -37,10 +37,10 @@ def publish_command(
 
 async def _publish(file: Path, city: str, record_type: str | None, system: str, console: Console) -> tuple[int, int]:
     producer = city_producer(resolve_bootstrap())
-    publisher = CityPublisher(default_catalog(), city, producer, system=system)
-    await producer.start()
     bad = 0
     try:
+        publisher = CityPublisher(default_catalog(), city, producer, system=system)  # checks the city
+        await producer.start()  # inside: a producer that could not reach the broker is closed too
         # read as bytes: a line that is not UTF-8 is reported as bad (decoding the whole file
         # as text stopped at the first one with a traceback); raw.tell() feeds the progress bar
         with file.open("rb") as raw, Progress(

@@ -51,8 +51,8 @@ class AdapterRunner:
         # 5 ms for 32 KiB added those 5 ms to each of a scope's three steps (p50 at 5/s 48-60 ms vs
         # 43-44, `citybus bench --quick --only migration`, 2 cores; at 200/s within the noise).
         producer = city_producer(self.bootstrap, linger_ms=0)
-        await producer.start()
         try:
+            await producer.start()  # inside: a producer that could not reach the broker is closed too
             self._producer = producer
             consumer = GuardedConsumer(
                 self.bootstrap, [f"city.{code}.commands" for code in self.adapters], self.group_id,

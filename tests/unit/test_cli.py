@@ -1,0 +1,67 @@
+"""The command line as an operator meets it: a wrong setting or no broker is one clear line and
+exit code 2, never a traceback."""
+from __future__ import annotations
+
+import gc
+import json
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from citybus.cli import main
+from citybus.settings import settings
+
+from .bus.events import contribution_json
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[pytest.MonkeyPatch]:
+    """A scratch data dir (no local broker there), and no settings cached from another environment."""
+    monkeypatch.setenv("CITYBUS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    settings.cache_clear()
+    yield monkeypatch
+    settings.cache_clear()
+
+
+def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """`citybus *args` through the installed entry point: (exit code, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["citybus", *args])
+    with pytest.raises(SystemExit) as ended:
+        main()
+    return ended.value.code, capsys.readouterr().err
+
+
+def nowhere() -> str:
+    """A loopback address nothing listens on (a port just freed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("command", [["topics", "apply"], ["publish", "--city", "440300", "{file}"]])
+def test_a_broker_address_where_nothing_answers_is_one_clear_error(env, capsys, tmp_path, command) -> None:  # noqa: ANN001
+    """KafkaConnectionError went out of main as a traceback with exit code 1."""
+    address = nowhere()
+    env.setenv("KAFKA_BOOTSTRAP_SERVERS", address)
+    file = tmp_path / "events.jsonl"
+    file.write_text(json.dumps(contribution_json()) + "\n")
+    code, err = run(env, capsys, *(part.format(file=file) for part in command))
+    assert code == 2
+    assert f"error: cannot reach Kafka at {address}" in err and "KAFKA_BOOTSTRAP_SERVERS" in err
+    assert "Traceback" not in err
+
+
+def test_an_unknown_city_leaves_no_producer_open(env, capsys, caplog, tmp_path) -> None:  # noqa: ANN001
+    """The producer was made before the city was checked and never closed: "Unclosed
+    AIOKafkaProducer" under the error."""
+    env.setenv("KAFKA_BOOTSTRAP_SERVERS", nowhere())
+    file = tmp_path / "events.jsonl"
+    file.write_text(json.dumps(contribution_json()) + "\n")
+    code, err = run(env, capsys, "publish", "--city", "999999", str(file))
+    assert code == 2 and "error: city: not a city in the participant registry" in err
+    gc.collect()  # an unclosed producer says so when it is collected
+    assert "Unclosed" not in caplog.text
