@@ -1,11 +1,15 @@
 """One frozen settings object, read from the environment (prefix `CITYBUS_`)."""
 from __future__ import annotations
 
+import logging
+import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from citybus.errors import ConfigurationError
 
 __all__ = ["Settings", "settings", "REPO_ROOT"]
 
@@ -27,7 +31,8 @@ class Settings(BaseSettings):
     topics_dir: Path = Field(default=REPO_ROOT / "topics")
     kafka_lib_dir: Path = Field(default=REPO_ROOT / "deploy" / "kafka" / "target" / "lib")
     kafka_heap: str = Field(default="768m", description="-Xmx of each local broker JVM")
-    working_day: float | None = Field(default=None, description="seconds per working day; unset: real working days")
+    working_day: float | None = Field(default=None, gt=0,
+                                      description="seconds per working day; unset: real working days")
     max_attempts: int = Field(default=3, ge=1)
     step_days: dict[str, int] = Field(
         default_factory=dict,
@@ -38,7 +43,45 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     log_level: str = "WARNING"
 
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _host_ports(cls, value: str | None) -> str | None:
+        """host:port[,host:port]: a port that is no number failed deep in the Kafka client."""
+        for entry in (value or "").split(",") if value else ():
+            host, colon, port = entry.strip().rpartition(":")
+            if not entry.strip() or (colon and not (host and port.isdigit() and 0 < int(port) < 65536)):
+                raise ValueError(f"{entry.strip()!r} is not host:port (a list is host:port,host:port)")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in logging.getLevelNamesMapping():
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value
+
+
+def _variable(field: object) -> str:
+    """The environment variable a field is read from."""
+    name = str(field)
+    return name if name.isupper() else "KAFKA_BOOTSTRAP_SERVERS" if name == "kafka_bootstrap_servers" \
+        else f"CITYBUS_{name.upper()}"
+
+
+def _explain(exc: ValidationError | SettingsError) -> str:
+    """Which variable is wrong and why, in one line."""
+    if isinstance(exc, SettingsError):  # a JSON-valued setting that is not JSON
+        found = re.search(r'field "(\w+)"', str(exc))
+        cause = f": {exc.__cause__}" if exc.__cause__ else ""
+        return f"{_variable(found.group(1) if found else '?')} is not valid JSON{cause}"
+    return "; ".join(f"{_variable(e['loc'][0]) if e['loc'] else 'settings'}={e['input']!r}: {e['msg']}"
+                     for e in exc.errors())
+
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    return Settings()
+    """The settings; a bad value is a ConfigurationError naming its variable (no pydantic traceback)."""
+    try:
+        return Settings()
+    except (ValidationError, SettingsError) as exc:
+        raise ConfigurationError(_explain(exc)) from None

@@ -65,3 +65,24 @@ def test_an_unknown_city_leaves_no_producer_open(env, capsys, caplog, tmp_path) 
     assert code == 2 and "error: city: not a city in the participant registry" in err
     gc.collect()  # an unclosed producer says so when it is collected
     assert "Unclosed" not in caplog.text
+
+
+@pytest.mark.parametrize("variable, value, said", [
+    ("CITYBUS_STEP_DAYS", "PENSION.PRECHECK=20", "not valid JSON"),  # pydantic SettingsError traceback
+    ("CITYBUS_MAX_ATTEMPTS", "0", "greater than or equal to 1"),      # pydantic ValidationError traceback
+    ("CITYBUS_LAG_INTERVAL", "five", "valid number"),
+    ("CITYBUS_LOG_LEVEL", "LOUD", "WARNING"),                          # ValueError from logging, at start
+    ("CITYBUS_WORKING_DAY", "-1", "greater than 0"),                   # was taken: a 1 ms working day
+    ("KAFKA_BOOTSTRAP_SERVERS", "localhost:notaport", "host:port"),  # ValueError deep in aiokafka
+])
+def test_a_bad_setting_is_one_error_naming_its_variable(env, capsys, variable, value, said) -> None:  # noqa: ANN001
+    env.setenv(variable, value)
+    code, err = run(env, capsys, "kafka", "status")
+    assert code == 2
+    assert err.startswith(f"error: {variable}") and said in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["127.0.0.1:9092", "a.example:9092, b.example:9093", "[::1]:9092", "kafka"])
+def test_a_broker_list_as_the_clients_take_it_is_accepted(env, value) -> None:  # noqa: ANN001
+    env.setenv("KAFKA_BOOTSTRAP_SERVERS", value)
+    assert settings().kafka_bootstrap_servers == value
