@@ -15,25 +15,40 @@ __all__ = ["start_migration", "get_migration", "follow_migration"]
 
 
 async def start_migration(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    """POST /migrations; a 400 raises CitybusError with the rule the orchestrator named."""
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"{url.rstrip('/')}/migrations", json=body) as response:
-            answer = await response.json()
-            if response.status >= 400:
-                raise CitybusError(f"migration refused ({response.status}): {answer.get('error', answer)}")
-            return answer
+    """POST /migrations; a 400 raises CitybusError with the rule the orchestrator named, and so
+    does an orchestrator that cannot be reached or answers something that is not its JSON."""
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{url.rstrip('/')}/migrations", json=body) as response:
+                answer = await _json(response, url)
+                if response.status >= 400:
+                    error = answer.get("error", answer) if isinstance(answer, dict) else answer
+                    raise CitybusError(f"migration refused ({response.status}): {error}")
+                return answer
+    except aiohttp.ClientError as exc:
+        raise CitybusError(f"cannot reach the migration orchestrator at {url}: {exc} (is --url right?)") from exc
+
+
+async def _json(response: aiohttp.ClientResponse, url: str) -> Any:
+    try:
+        return await response.json()
+    except (aiohttp.ContentTypeError, ValueError) as exc:
+        raise CitybusError(f"{url} answered {response.status} {response.content_type}, not the migration "
+                           "orchestrator's JSON (is --url right?)") from exc
 
 
 async def get_migration(url: str, migration_id: str, session: aiohttp.ClientSession | None = None) -> dict | None:
-    """GET /migrations/{id}: the view, or None while it is unknown (404)."""
+    """GET /migrations/{id}: the view, or None while it is unknown (404) or its partition is
+    being assigned (503, the orchestrator's "ask again")."""
     own = session is None
     session = session or aiohttp.ClientSession()
     try:
         async with session.get(f"{url.rstrip('/')}/migrations/{migration_id}") as response:
-            if response.status == 404:
+            if response.status in (404, 503):
                 return None
-            response.raise_for_status()
-            return await response.json()
+            if response.status >= 400:
+                raise CitybusError(f"the orchestrator at {url} answered {response.status} for {migration_id}")
+            return await _json(response, url)
     finally:
         if own:
             await session.close()
@@ -44,9 +59,13 @@ async def follow_migration(url: str, migration_id: str, console: Console, timeou
     """Print each step as it happens until the migration is final; return its last view."""
     started = time.monotonic()
     before: dict[str, Any] | None = None
+    unreachable = ""
     async with aiohttp.ClientSession() as session:
         while time.monotonic() - started < timeout:
-            view = await get_migration(url, migration_id, session)
+            try:
+                view = await get_migration(url, migration_id, session)
+            except aiohttp.ClientConnectionError as exc:  # an orchestrator restarting: its state is kept
+                view, unreachable = None, f" (the orchestrator at {url} did not answer: {exc})"
             if view is not None:
                 for entry in changes(before, view):
                     console.print(entry_text(entry, time.monotonic() - started, view.get("reason")))
@@ -56,4 +75,4 @@ async def follow_migration(url: str, migration_id: str, console: Console, timeou
                         console.print(steps_table(view))
                     return view
             await asyncio.sleep(poll_s)
-    raise CitybusError(f"migration {migration_id} not final after {timeout:g} s")
+    raise CitybusError(f"migration {migration_id} not final after {timeout:g} s{unreachable}")
