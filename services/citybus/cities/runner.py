@@ -18,6 +18,7 @@ from citybus.cities.kit import CityAdapter
 from citybus.codec import CloudEventHeaders, default_codec
 from citybus.codec.mapping.migration import command_from_avro, reply_to_avro
 from citybus.domain.migration import ReplyReceived, SendCommand
+from citybus.errors import ConfigurationError
 
 __all__ = ["AdapterRunner", "Delivery", "REPLY_RECORD", "once"]
 
@@ -32,18 +33,28 @@ def once(command: SendCommand, reply: ReplyReceived) -> list[float]:
 class AdapterRunner:
     def __init__(self, adapters: Mapping[str, CityAdapter], bootstrap: str, group_id: str,
                  delivery: Delivery = once, service: str = "cities") -> None:
-        self.adapters = {code: adapter.check() for code, adapter in adapters.items()}
+        self.catalog = default_catalog()
+        self.adapters = {code: self._checked(code, adapter) for code, adapter in adapters.items()}
         self.bootstrap = bootstrap
         self.group_id = group_id
         self.delivery = delivery
         self.service = service
-        self.catalog = default_catalog()
         self.handled = 0
         self.sent = 0
         self._later: set[asyncio.Task] = set()
         self._encode = default_codec().encoder(REPLY_RECORD)
         # per city: the constant CloudEvents headers built once, ce_id a prefix and a counter
         self._headers = {code: CloudEventHeaders(REPLY_RECORD, f"/cities/{code}/adapter") for code in self.adapters}
+
+    def _checked(self, code: str, adapter: CityAdapter) -> CityAdapter:
+        """An adapter under another city's code would answer that city's commands as its own
+        (replies on its own replies topic, which the saga does not wait on); an unknown code has
+        no commands topic, so the runner would wait on nothing."""
+        if code not in self.catalog.city_codes:
+            raise ConfigurationError(f"an adapter is given for {code!r}, not a city in the participant registry")
+        if adapter.city != code:
+            raise ConfigurationError(f"the adapter of city {adapter.city} is given for city {code}")
+        return adapter.check()
 
     async def run(self, stop: asyncio.Event) -> None:
         # A reply is on a saga's path. No linger (batches grow with the load anyway; numbers in

@@ -57,6 +57,15 @@ def test_an_adapter_that_transfers_what_it_cannot_revert_is_refused_before_it_ru
     assert all(a.check() for a in simulation().adapters().values())  # the simulated cities are complete
 
 
+@pytest.mark.parametrize("code, city, named", [("440300", "442000", "adapter of city 442000 is given for city 440300"),
+                                              ("999999", "999999", "not a city in the participant registry")])
+def test_an_adapter_under_a_wrong_or_unknown_code_is_refused_before_it_runs(code: str, city: str, named: str) -> None:
+    """Under another city's code an adapter answered that city's commands as its own city, on its
+    own replies topic; under an unknown code the runner consumed a topic that does not exist."""
+    with pytest.raises(ConfigurationError, match=named):
+        AdapterRunner({code: CityAdapter(city)}, "127.0.0.1:9", "g")
+
+
 def test_the_reply_cache_survives_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "replies.jsonl"
     adapter = CityAdapter("442000", JsonlReplies(path)).register(
