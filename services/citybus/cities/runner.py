@@ -3,11 +3,14 @@
 One consumer for the `city.<code>.commands` topics of the adapters given; each command goes to
 its city's adapter and the reply is sent on `city.<code>.replies`, keyed by subject_id, with
 CloudEvents headers from `/cities/<code>/adapter`. `delivery` (default: once, now) lets a
-simulation lose, delay or duplicate replies.
+simulation lose, delay or duplicate replies. A handler that raises answers nothing: the error is
+logged, the runner goes on, and the saga sends the command again at its deadline (as after a
+lost reply), when the handler runs again.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping
 
 from citybus.bus import Accepted, default_intake
@@ -21,6 +24,8 @@ from citybus.domain.migration import ReplyReceived, SendCommand
 from citybus.errors import ConfigurationError
 
 __all__ = ["AdapterRunner", "Delivery", "REPLY_RECORD", "once"]
+
+log = logging.getLogger(__name__)
 
 REPLY_RECORD = "citybus.migration.MigrationReply"
 Delivery = Callable[[SendCommand, ReplyReceived], list[float]]  # seconds from now of each send; [] = lost
@@ -40,6 +45,7 @@ class AdapterRunner:
         self.delivery = delivery
         self.service = service
         self.handled = 0
+        self.unanswered = 0  # commands whose handler raised
         self.sent = 0
         self._later: set[asyncio.Task] = set()
         self._encode = default_codec().encoder(REPLY_RECORD)
@@ -80,7 +86,14 @@ class AdapterRunner:
         city = self.catalog.city_of_topic(accepted.topic)
         assert city is not None, accepted.topic  # subscribed to city.<code>.commands topics only
         command = command_from_avro(accepted.record)
-        reply = self.adapters[city].answer(command)
+        try:
+            reply = self.adapters[city].answer(command)
+        except Exception:  # noqa: BLE001 - the city's own code: raised out, it would stop the loop at every replay
+            self.unanswered += 1
+            log.exception("city %s: the %s %s handler raised on command %s (attempt %d); not answered, the saga "
+                          "sends it again at its deadline", city, command.scope, command.step, command.command_id,
+                          command.attempt)
+            return
         self.handled += 1
         for delay in self.delivery(command, reply):
             if delay <= 0:  # committed past once delivered

@@ -12,7 +12,10 @@ from citybus.cities.kit import CityAdapter, JsonlReplies, Verdict
 from citybus.cities.runner import AdapterRunner
 from citybus.cities.ledger_file import LedgerJournal, QuietSnapshots
 from citybus.cities.simulated import Chaos, RefusalRule, SimulatedCities
+from citybus.bus import default_intake
+from citybus.codec import decode
 from citybus.domain.migration import SendCommand, command_id_for
+from citybus.migration.wire import outbound
 from citybus.errors import ConfigurationError
 
 SUBJECT = "440301198506071238"
@@ -42,6 +45,34 @@ def test_a_resent_command_gets_the_same_reply_and_is_applied_once() -> None:
 def test_a_command_without_a_handler_is_answered_failed() -> None:
     reply = CityAdapter("442000").answer(command("PRECHECK", scope="MEDICAL"))
     assert reply.outcome == "FAILED" and "no handler" in reply.reason
+
+
+async def test_a_handler_that_raises_answers_nothing_and_the_resent_command_is_handled_again() -> None:
+    """The city's own handler failing (its system is down) must not stop the runner, which would stop
+    again on the same command after every restart; unanswered, the command comes again at its deadline."""
+    calls = []
+
+    def precheck(cmd: SendCommand) -> Verdict:
+        calls.append(cmd.attempt)
+        if cmd.attempt == 1:
+            raise RuntimeError("the city's database is down")
+        return Verdict.done()
+
+    runner = AdapterRunner({"442000": CityAdapter("442000").register({("PENSION", "PRECHECK"): precheck})},
+                           "127.0.0.1:9", "g")
+    sent = []
+
+    async def send(topic, key, value, headers=()):  # noqa: ANN001, ANN202
+        sent.append((topic, key, decode(value)[1]))
+
+    for attempt in (1, 2):
+        topic, key, value, headers = outbound(replace(command("PRECHECK"), attempt=attempt))
+        accepted = default_intake().check(topic, 0, attempt, key, value, headers)
+        await runner._handle(accepted, send)
+        assert runner.unanswered == 1 and calls == [1, 2][:attempt]
+        assert len(sent) == attempt - 1  # nothing for the attempt that raised
+    ((topic, key, reply),) = sent
+    assert (topic, key, reply["outcome"]) == ("city.442000.replies", SUBJECT.encode(), "DONE")
 
 
 def test_an_adapter_that_transfers_what_it_cannot_revert_is_refused_before_it_runs() -> None:
