@@ -14,19 +14,38 @@ from citybus.migration.timeline import changes, entry_text, steps_table
 __all__ = ["start_migration", "get_migration", "follow_migration"]
 
 
-async def start_migration(url: str, body: dict[str, Any]) -> dict[str, Any]:
+async def start_migration(url: str, body: dict[str, Any], patience: float = 60.0) -> dict[str, Any]:
     """POST /migrations; a 400 raises CitybusError with the rule the orchestrator named, and so
-    does an orchestrator that cannot be reached or answers something that is not its JSON."""
+    does an orchestrator that cannot be reached or answers something that is not its JSON. A 503
+    (a partition being assigned, or the bus did not take the request) is asked again after its
+    Retry-After, with the migration_id it names (a repeated request starts nothing twice), for up
+    to `patience` seconds."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + patience
     try:
         async with aiohttp.ClientSession() as session:
-            async with session.post(f"{url.rstrip('/')}/migrations", json=body) as response:
-                answer = await _json(response, url)
-                if response.status >= 400:
-                    error = answer.get("error", answer) if isinstance(answer, dict) else answer
-                    raise CitybusError(f"migration refused ({response.status}): {error}")
-                return answer
+            while True:
+                async with session.post(f"{url.rstrip('/')}/migrations", json=body) as response:
+                    answer = await _json(response, url)
+                    if response.status == 503 and loop.time() < give_up:
+                        if isinstance(answer, dict) and isinstance(answer.get("migration_id"), str):
+                            body = {**body, "migration_id": answer["migration_id"]}
+                        await asyncio.sleep(_retry_after(response))
+                        continue
+                    if response.status >= 400:
+                        error = answer.get("error", answer) if isinstance(answer, dict) else answer
+                        raise CitybusError(f"migration refused ({response.status}): {error}")
+                    return answer
     except aiohttp.ClientError as exc:
         raise CitybusError(f"cannot reach the migration orchestrator at {url}: {exc} (is --url right?)") from exc
+
+
+def _retry_after(response: aiohttp.ClientResponse) -> float:
+    """Seconds the answer asks to wait (1 when it does not say), within 0.1-10."""
+    try:
+        return min(10.0, max(0.1, float(response.headers.get("Retry-After", "1"))))
+    except ValueError:
+        return 1.0
 
 
 async def _json(response: aiohttp.ClientResponse, url: str) -> Any:

@@ -18,8 +18,9 @@ FINAL = {"migration_id": "m-1", "subject_type": "PERSON", "subject_id": PERSON[1
          "to_city": "442000", "status": "COMPLETED", "reason": None, "scopes": {}}
 
 
-def serve(answers: list[tuple[int, str, bytes]]) -> Iterator[str]:
-    """An HTTP server answering POST with the first answer and each GET with the next ones."""
+def serve(answers: list[tuple[int, str, bytes]], posted: list[dict] | None = None) -> Iterator[str]:
+    """An HTTP server answering each request with the next answer (the last one from then on);
+    the bodies POSTed are put in `posted`."""
     queue = list(answers)
 
     class Handler(BaseHTTPRequestHandler):
@@ -32,7 +33,9 @@ def serve(answers: list[tuple[int, str, bytes]]) -> Iterator[str]:
             self.wfile.write(body)
 
         def do_POST(self) -> None:  # noqa: N802
-            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if posted is not None:
+                posted.append(body)
             self._answer()
 
         do_GET = _answer  # noqa: N815
@@ -88,3 +91,16 @@ def test_a_503_while_following_is_asked_again(monkeypatch, capsys) -> None:  # n
                       (200, "application/json", json.dumps(FINAL).encode())]):
         code, out = migrate(monkeypatch, capsys, url)
     assert code == 0 and "COMPLETED" in out
+
+
+def test_a_503_on_the_request_is_posted_again_with_the_migration_id_it_names(monkeypatch, capsys) -> None:  # noqa: ANN001
+    """The orchestrator answers 503 naming the migration_id when the bus did not take the request;
+    `migrate` took it for a refusal (exit 2) instead of posting again with that id."""
+    posted: list[dict] = []
+    busy = json.dumps({"migration_id": "m-1", "error": "the bus did not take the request"}).encode()
+    started = json.dumps({"migration_id": "m-1", "status": "IN_PROGRESS"}).encode()
+    for url in serve([(503, "application/json", busy), (202, "application/json", started),
+                      (200, "application/json", json.dumps(FINAL).encode())], posted):
+        code, out = migrate(monkeypatch, capsys, url)
+    assert code == 0 and "COMPLETED" in out
+    assert len(posted) == 2 and "migration_id" not in posted[0] and posted[1] == {**posted[0], "migration_id": "m-1"}
