@@ -3,7 +3,10 @@
 One round: ListGroups, DescribeGroups (membership, and the topics assigned to members),
 OffsetFetch per group (committed offsets), then log start and end offsets of every partition
 of every topic a group has committed on or has assigned, read with a group-less consumer
-(aiokafka's admin client has no ListOffsets). Partitions without a commit are sampled with
+(aiokafka's admin client has no ListOffsets), topic by topic, each within `offsets_timeout_s`:
+a topic deleted between the metadata and ListOffsets makes aiokafka retry until its request
+timeout (40 s) and fail, so such a topic is left out of the round (its partitions kept as they
+were in the book) and the other topics are recorded. Partitions without a commit are sampled with
 `committed=None`. The time of each group's last commit per partition comes from `CommitWatch`,
 which reads `__consumer_offsets` in the background. A round that fails is logged and skipped, never half-recorded.
 """
@@ -53,9 +56,11 @@ class LagCollector:
         client_id: str = "citybus-lag",
         clock: Callable[[], float] = time.time,
         watch_commits: bool = True,
+        offsets_timeout_s: float = 10.0,
     ) -> None:
         self.book = book or LagBook()
         self.interval_s = interval_s
+        self.offsets_timeout_s = offsets_timeout_s
         self._bootstrap = bootstrap_servers
         self._include = include_group
         self._client_id = client_id
@@ -121,22 +126,22 @@ class LagCollector:
     async def sample_once(self) -> list[PartitionSample]:
         """Take one round and record it in the book; returns the samples."""
         try:
-            samples = await self._round()
+            samples, unread = await self._round()
         except BrokerError:
             raise
         except Exception as exc:
             raise BrokerError(f"lag sampling round failed on {self._bootstrap}: {exc!r}") from exc
-        self.book.record(samples)
+        self.book.record(samples, unread_topics=unread)
         return samples
 
-    async def _round(self) -> list[PartitionSample]:
+    async def _round(self) -> tuple[list[PartitionSample], set[str]]:
         admin, consumer = self._admin, self._offsets
         if admin is None or consumer is None:
             raise BrokerError("lag collector is not started")
         listed = await admin.list_consumer_groups()
         groups = sorted({g[0] for g in listed if g[1] in ("consumer", "") and self._include(g[0])})
         if not groups:
-            return []
+            return [], set()
         activity, assigned = await self._activity(admin, groups)
         committed: dict[str, dict[TopicPartition, int | None]] = {}
         for group in groups:
@@ -146,11 +151,42 @@ class LagCollector:
         topics = {group: {tp.topic for tp in committed[group]} | assigned.get(group, set()) for group in groups}
         partitions = await self._partitions(consumer, set().union(*topics.values()))
         if not partitions:
-            return []
-        starts = await consumer.beginning_offsets(partitions)
-        ends = await consumer.end_offsets(partitions)
+            return [], set()
+        starts, ends, unread = await self._log_offsets(consumer, partitions)
+        partitions = [tp for tp in partitions if tp.topic not in unread]
         at_ms = int(self._clock() * 1000)
-        return list(_samples(committed, topics, activity, partitions, starts, ends, at_ms, self.commits))
+        return list(_samples(committed, topics, activity, partitions, starts, ends, at_ms, self.commits)), unread
+
+    async def _log_offsets(self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> tuple[
+            dict[TopicPartition, int], dict[TopicPartition, int], set[str]]:
+        """Log start and end offsets, topic by topic; also the topics that could not be read (one
+        deleted meanwhile fails only itself, after `offsets_timeout_s`). All unread: BrokerError."""
+        by_topic: dict[str, list[TopicPartition]] = {}
+        for tp in partitions:
+            by_topic.setdefault(tp.topic, []).append(tp)
+
+        async def read(tps: list[TopicPartition]) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
+            return await asyncio.wait_for(
+                asyncio.gather(consumer.beginning_offsets(tps), consumer.end_offsets(tps)), self.offsets_timeout_s)
+
+        results = await asyncio.gather(*(read(tps) for tps in by_topic.values()), return_exceptions=True)
+        starts: dict[TopicPartition, int] = {}
+        ends: dict[TopicPartition, int] = {}
+        unread: dict[str, BaseException] = {}
+        for topic, result in zip(by_topic, results):
+            if isinstance(result, BaseException):
+                if not isinstance(result, Exception):
+                    raise result  # cancelled: the collector is stopping
+                unread[topic] = result
+            else:
+                starts.update(result[0])
+                ends.update(result[1])
+        if unread and len(unread) == len(by_topic):
+            first = next(iter(unread.values()))
+            raise BrokerError(f"log offsets of no topic could be read on {self._bootstrap}: {first!r}")
+        for topic, exc in unread.items():
+            log.warning("lag of topic %s not sampled this round (log offsets unread): %r", topic, exc)
+        return starts, ends, set(unread)
 
     @staticmethod
     async def _activity(admin: AIOKafkaAdminClient,
@@ -174,7 +210,9 @@ class LagCollector:
 
     @staticmethod
     async def _partitions(consumer: AIOKafkaConsumer, topics: Iterable[str]) -> list[TopicPartition]:
-        await consumer._client.force_metadata_update()  # noqa: SLF001 - new topics and partitions
+        # every topic, new ones and new partitions too: set_topics(()) also undoes the fetcher's
+        # add_topic of a topic deleted under a ListOffsets, which would narrow the metadata to it
+        await consumer._client.set_topics(())  # noqa: SLF001
         found = []
         for topic in sorted(topics):
             for partition in sorted(consumer.partitions_for_topic(topic) or ()):

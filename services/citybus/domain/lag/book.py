@@ -3,7 +3,7 @@ evaluation window, and per group a bounded lag-over-time series."""
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from citybus.domain.lag.estimator import EndOffsetTable
@@ -34,7 +34,8 @@ class LagBook:
     """Per-partition state of the lag monitor.
 
     `record(samples)` takes one sampling round; by default a round is complete, so partitions
-    and groups missing from it are forgotten (a deleted group, a topic no longer consumed).
+    and groups missing from it are forgotten (a deleted group, a topic no longer consumed),
+    except those of `unread_topics`: topics the round could not read, kept as they were.
     `report()` judges the latest state; it needs no clock, times come from the samples.
     `service_levels` maps a group to its `max_lag_seconds`.
     """
@@ -56,11 +57,12 @@ class LagBook:
         self._tracks: dict[PartitionKey, _Track] = {}
         self._groups: dict[str, _GroupTrack] = {}
 
-    def record(self, samples: Iterable[PartitionSample], *, complete: bool = True) -> None:
+    def record(self, samples: Iterable[PartitionSample], *, complete: bool = True,
+               unread_topics: Collection[str] = ()) -> None:
         round_ = list(samples)
         seen = {(s.group, s.topic, s.partition) for s in round_}
         if complete:
-            for key in [k for k in self._tracks if k not in seen]:
+            for key in [k for k in self._tracks if k not in seen and k[1] not in unread_topics]:
                 self._forget(key)
         touched: dict[str, int] = {}
         for sample in sorted(round_, key=lambda s: s.at_ms):
