@@ -25,7 +25,7 @@ from citybus.bus import DEADLETTER_TOPIC, default_intake
 from citybus.catalog import Catalog, TopicSpec, default_catalog
 from citybus.domain.contributions import MedicalPolicy
 from citybus.kafka.bootstrap import resolve_bootstrap
-from citybus.kafka.topics import ensure_topics
+from citybus.kafka.topics import ensure_topics_when_reachable
 from citybus.settings import settings
 from citybus.streams.web import advertised_url, run_worker
 from citybus.streams.worker import StateWorker, WorkerConfig
@@ -73,7 +73,7 @@ async def serve(web_port: int, data_dir: Path | None = None, cache_persons: int 
     conf = settings()
     catalog = default_catalog()
     bootstrap = resolve_bootstrap()
-    created = await ensure_topics(bootstrap, internal_topics(catalog))
+    created = await ensure_topics_when_reachable(bootstrap, internal_topics(catalog))
     if created:
         log.info("created %s", ", ".join(created))
     partitions = catalog.topic(DEADLETTER_TOPIC).partitions

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import TopicAlreadyExistsError, for_code
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError, for_code
 
 from citybus.catalog import Catalog, TopicSpec
 from citybus.errors import BrokerError
 
-__all__ = ["TopicChange", "apply_topics", "describe_topics", "ensure_topics"]
+__all__ = ["TopicChange", "apply_topics", "describe_topics", "ensure_topics", "ensure_topics_when_reachable"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,18 @@ async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
         return [s.name for s in missing]
     finally:
         await admin.close()
+
+
+async def ensure_topics_when_reachable(bootstrap: str, specs: list[TopicSpec], retry_s: float = 5.0) -> list[str]:
+    """`ensure_topics` once the cluster answers: a service started before its broker (or while it
+    restarts) logs a line per attempt and starts when the broker is back, instead of exiting
+    with a traceback."""
+    while True:
+        try:
+            return await ensure_topics(bootstrap, specs)
+        except KafkaConnectionError as exc:
+            log.warning("Kafka at %s is not reachable (%s); retrying in %.0f s", bootstrap, exc, retry_s)
+        await asyncio.sleep(retry_s)
 
 
 async def _broker_count(admin: AIOKafkaAdminClient, reads: int = 3) -> int:

@@ -21,7 +21,7 @@ from citybus.bus import DEADLETTER_TOPIC, default_intake
 from citybus.catalog import Catalog, TopicSpec, default_catalog
 from citybus.domain.migration import SagaPolicy, step_key
 from citybus.kafka.bootstrap import resolve_bootstrap
-from citybus.kafka.topics import ensure_topics
+from citybus.kafka.topics import ensure_topics_when_reachable
 from citybus.migration.orchestrator import Orchestrator, now_ms
 from citybus.migration.web import MigrationWeb
 from citybus.migration.wire import CLAIMED_TOPIC, CLAIMS_TOPIC, REQUESTS_TOPIC
@@ -88,7 +88,7 @@ async def serve(web_port: int, data_dir: Path | None = None, policy: SagaPolicy 
     catalog = default_catalog()
     policy = policy or policy_from_settings()
     bootstrap = resolve_bootstrap()
-    created = await ensure_topics(bootstrap, internal_topics(catalog))
+    created = await ensure_topics_when_reachable(bootstrap, internal_topics(catalog))
     if created:
         log.info("created %s", ", ".join(created))
     partitions = catalog.topic(DEADLETTER_TOPIC).partitions

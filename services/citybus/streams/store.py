@@ -3,9 +3,18 @@
 A batch's values and the positions they reflect (the changelog offset of the last value written,
 the offset of the last input applied) go into one RocksDB write batch, so after a crash the
 store is either before or after the batch, never half of it, and knows where to resume.
+
+A store RocksDB finds corrupt when it opens it (a truncated or damaged file: "Corruption: ...")
+is wiped and opened empty: its partition is then restored from the changelog, which holds the
+whole state (what is only stored, `local`, is re-read from its own topic from offset 0). One
+worker at a time uses a data directory (`Stores.lock`): two workers on one directory would open
+each other's partitions at a rebalance, where RocksDB's own lock fails.
 """
 from __future__ import annotations
 
+import fcntl
+import logging
+import os
 import shutil
 import struct
 from collections.abc import Iterable, Iterator, Mapping
@@ -14,7 +23,11 @@ from typing import cast
 
 from rocksdict import Options, Rdict, WriteBatch
 
+from citybus.errors import ConfigurationError
+
 __all__ = ["PartitionStore", "Stores"]
+
+log = logging.getLogger(__name__)
 
 _POSITION = b"\x00position:"  # + topic -> next offset to read (8 bytes, big endian)
 
@@ -65,12 +78,48 @@ class Stores:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._open: dict[int, PartitionStore] = {}
+        self._lock: int | None = None  # the descriptor of the held `worker.lock`
+
+    def lock(self) -> None:
+        """Hold `root` for this worker until `unlock` (or the process ends); a ConfigurationError
+        naming the holder when another worker holds it."""
+        if self._lock is not None:
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / "worker.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise ConfigurationError(f"state directory {self.root} is in use by another worker (pid {holder}): "
+                                     "give each worker its own --data-dir") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock = fd
+
+    def unlock(self) -> None:
+        if self._lock is not None:
+            fd, self._lock = self._lock, None
+            os.close(fd)
 
     def open(self, partition: int) -> PartitionStore:
         store = self._open.get(partition)
         if store is None:
-            store = self._open[partition] = PartitionStore(self.root / f"partition-{partition}")
+            store = self._open[partition] = self._open_or_wipe(partition)
         return store
+
+    def _open_or_wipe(self, partition: int) -> PartitionStore:
+        path = self.root / f"partition-{partition}"
+        try:
+            return PartitionStore(path)
+        except Exception as exc:  # noqa: BLE001 - rocksdict raises plain Exception("Corruption: ...")
+            if not str(exc).startswith("Corruption"):
+                raise
+            log.warning("the store of partition %d is corrupt (%s): wiped, it is restored from the changelog",
+                        partition, exc)
+        shutil.rmtree(path)
+        return PartitionStore(path)
 
     def __getitem__(self, partition: int) -> PartitionStore:
         return self._open[partition]

@@ -26,7 +26,10 @@ Partitions move only at a rebalance. The revocation waits for the lock (the batc
 finishes and commits); an assigned partition is restored before any of its events is applied:
 its store catches up with the changelog from the position it last wrote, which is all of it
 on an empty disk. Topics that are their own log (`self_logged`, e.g. a compacted index) are
-re-read from the store's position instead of the committed offset.
+re-read from the store's position instead of the committed offset. A partition that cannot be
+restored (the broker gone, a store that does not open) stops the worker with `AssignmentFailed`:
+aiokafka only logs what a rebalance listener raises, and the partitions would stay assigned
+and never processed.
 
 A processor that acts on time (deadlines) implements `tick`; the worker calls it every
 `tick_interval` seconds under the same lock, and settles what it sent and changed in steps 1-3.
@@ -58,16 +61,16 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
+from citybus.errors import CitybusError
 from citybus.kafka.commits import COMMIT_INTERVAL_S, PacedCommits
 from citybus.streams.assignor import Owners, routing_assignor
 from citybus.streams.batch import Batch, Processor, Send, Ticking, partition_of, remembered_partitioner
 from citybus.streams.restore import restore_changelog
 from citybus.streams.store import Stores
 
-__all__ = ["StateWorker", "WorkerConfig"]
+__all__ = ["AssignmentFailed", "StateWorker", "WorkerConfig"]
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +107,12 @@ class WorkerConfig:
     commit_interval_ms: int = round(COMMIT_INTERVAL_S * 1000)
 
 
+class AssignmentFailed(CitybusError):
+    """Partitions assigned to the worker could not be restored: it stopped (restart it)."""
+
+    reason_code = "ASSIGNMENT_FAILED"
+
+
 def _is_ticking(processor: Processor) -> TypeGuard[Ticking]:
     return hasattr(processor, "tick")
 
@@ -127,6 +136,7 @@ class StateWorker:
         self._lock = asyncio.Lock()
         self._stopping = asyncio.Event()
         self._assigned_once = asyncio.Event()
+        self.failure: BaseException | None = None  # why an assignment failed (the worker stops)
         self._settling: asyncio.Task | None = None  # the unsettled batch (pipelined)
         self.commits = PacedCommits(self._commit, config.commit_interval_ms / 1000)
         self.consumer: AIOKafkaConsumer | None = None
@@ -134,6 +144,7 @@ class StateWorker:
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
+        self.stores.lock()
         self.producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, linger_ms=self.config.linger_ms,
             max_batch_size=1024 * 1024, max_request_size=8 * 1024 * 1024,
@@ -159,6 +170,11 @@ class StateWorker:
 
     def stop_soon(self) -> None:
         self._stopping.set()
+
+    def fail(self, exc: BaseException) -> None:
+        """An assignment failed: stop, and `run` raises AssignmentFailed."""
+        self.failure = exc
+        self.stop_soon()
 
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
@@ -188,6 +204,9 @@ class StateWorker:
             if ticker is not None:
                 ticker.cancel()
             await self.close()
+        if self.failure is not None:
+            raise AssignmentFailed(f"partitions could not be restored ({self.failure}); the worker stopped, "
+                                   "restart it") from self.failure
 
     async def _ticks(self, interval: float, processor: Ticking) -> None:
         while not self._stopping.is_set():
@@ -237,6 +256,7 @@ class StateWorker:
             producer, self.producer = self.producer, None
             await producer.stop()
         self.stores.close_all()
+        self.stores.unlock()
 
     # ---- a batch ---------------------------------------------------------------------------
     async def _apply(self, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> None:
@@ -380,7 +400,6 @@ class _Listener(ConsumerRebalanceListener):
     async def on_partitions_assigned(self, assigned: Any) -> None:
         try:
             await self.worker.on_assigned(set(assigned))
-        except KafkaError:
+        except Exception as exc:
             log.exception("restoring partitions failed; the worker stops and can be restarted")
-            self.worker.stop_soon()
-            raise
+            self.worker.fail(exc)  # not raised: aiokafka would only log it again

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import json
+import os
 
+import pytest
 from aiokafka.cluster import ClusterMetadata
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
+from citybus.errors import ConfigurationError
 from citybus.streams.assignor import Owners, routing_assignor
 from citybus.streams.store import PartitionStore, Stores
 from citybus.streams.batch import partition_of, remembered_partitioner
@@ -100,3 +103,36 @@ def test_every_member_gets_the_same_partition_numbers_of_every_topic_and_the_own
         owner = "a" if p in numbers["member-a"] else "b"
         assert owners["a"].url(p) == owners["b"].url(p) == f"http://{owner}:1"
     assert json.loads(result["member-a"].user_data) == json.loads(result["member-b"].user_data)
+
+
+def test_a_store_rocksdb_finds_corrupt_is_wiped_and_opened_empty(tmp_path):
+    stores = Stores(tmp_path)
+    for partition in (0, 1):
+        stores.open(partition).write({b"k": b"v"}, {"changelog": 9})
+    stores.close_all()
+    (tmp_path / "partition-0" / "CURRENT").write_text("garbage\n")
+    for table in (tmp_path / "partition-1").glob("MANIFEST-*"):
+        table.write_bytes(b"")
+    for partition in (0, 1):  # empty, from position 0: the worker restores all of the changelog
+        assert stores.open(partition).get(b"k") is None and stores[partition].position("changelog") == 0
+    stores.close_all()
+
+
+def test_a_store_that_fails_to_open_for_another_reason_is_not_wiped(tmp_path):
+    holder = PartitionStore(tmp_path / "partition-2")  # e.g. an operator's tool has it open
+    holder.write({b"k": b"v"})
+    with pytest.raises(Exception, match="lock"):
+        Stores(tmp_path).open(2)
+    assert holder.get(b"k") == b"v"
+    holder.close()
+    assert Stores(tmp_path).open(2).get(b"k") == b"v"
+
+
+def test_one_worker_at_a_time_holds_a_data_directory(tmp_path):
+    first, second = Stores(tmp_path), Stores(tmp_path)
+    first.lock()
+    with pytest.raises(ConfigurationError, match=rf"in use by another worker \(pid {os.getpid()}\)"):
+        second.lock()
+    first.unlock()
+    second.lock()  # free again once the first let go
+    second.unlock()
