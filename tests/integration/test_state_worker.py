@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from citybus.catalog.model import TopicSpec
+from citybus.kafka.purge import HopPurger
 from citybus.kafka.topics import ensure_topics
 from citybus.streams.store import Stores
 from citybus.streams.batch import Batch, Send, partition_of
@@ -263,3 +264,54 @@ async def _values(bootstrap: str, topic: str) -> list[bytes]:
         return values
     finally:
         await reader.stop()
+
+
+async def test_what_the_group_committed_past_on_a_hop_topic_is_deleted_and_nothing_else(kafka_bootstrap,
+                                                                                          tmp_path: Path):
+    """A service's own hop topics keep every record until processed (retention -1) and are purged
+    behind the commits; the output topic, not purged, keeps everything."""
+    run = uuid.uuid4().hex[:8]
+    hop, output, changelog = f"hp-{run}-hop", f"hp-{run}-out", f"hp-{run}-changelog"
+    await ensure_topics(kafka_bootstrap, [_spec(hop), _spec(output), _spec(changelog, "compact")])
+    ends = await _produce(kafka_bootstrap, hop, 10)
+    worker = StateWorker(kafka_bootstrap, WorkerConfig(
+        group=f"hp-{run}", topics=[hop], changelog=changelog, data_dir=tmp_path / "w", url="http://w",
+        partitions=PARTITIONS, max_records=50, purged=frozenset({hop}), purge_interval_s=0.0), Relay(output))
+    starts: dict[int, int] = {}
+
+    async def log_starts(topic: str) -> dict[int, int]:
+        consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap)
+        await consumer.start()
+        try:
+            found = await consumer.beginning_offsets([TopicPartition(topic, p) for p in range(PARTITIONS)])
+            return {tp.partition: offset for tp, offset in found.items()}
+        finally:
+            await consumer.stop()
+
+    await worker.start()
+    task = asyncio.create_task(worker.run())
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 90
+        while starts != ends:  # the last commits' purge comes after them, in the background
+            assert not task.done(), task.exception() if task.done() else None
+            assert loop.time() < deadline, f"log starts {starts}, committed ends {ends}"
+            await asyncio.sleep(0.3)
+            starts = await log_starts(hop)
+    finally:
+        worker.stop_soon()
+        await asyncio.wait_for(task, 30)
+    assert worker.purger.purges >= 1
+    assert await log_starts(output) == {p: 0 for p in range(PARTITIONS)}
+
+
+async def test_a_purge_that_fails_is_logged_and_kept_for_the_next(kafka_bootstrap, caplog):
+    missing = TopicPartition(f"hp-{uuid.uuid4().hex[:8]}-missing", 0)
+    purger = HopPurger(kafka_bootstrap, {missing.topic}, interval_s=0.0)
+    try:
+        purger.committed({missing: 5, TopicPartition("other", 0): 9})  # only the purged topics count
+        await purger.settled()
+        assert purger.purges == 0 and purger.pending == {missing: 5}
+        assert f"purging processed records of {missing.topic} failed" in caplog.text
+    finally:
+        await purger.close()

@@ -63,8 +63,9 @@ def internal_topics(catalog: Catalog) -> list[TopicSpec]:
     model = catalog.topic(DEADLETTER_TOPIC)
     return [model.internal(CHANGELOG_TOPIC, SERVICE, "compact", -1),
             model.internal(INDEX_TOPIC, SERVICE, "compact", -1),
-            model.internal(BY_PERSON_TOPIC, SERVICE, "delete", 7 * 24 * 3600 * 1000),
-            model.internal(CLAIMS_TOPIC, SERVICE, "delete", 7 * 24 * 3600 * 1000)]
+            # hops: kept until processed, however long the workers are down; purged behind the commits
+            model.internal(BY_PERSON_TOPIC, SERVICE, "delete", -1),
+            model.internal(CLAIMS_TOPIC, SERVICE, "delete", -1)]
 
 
 async def serve(web_port: int, data_dir: Path | None = None, cache_persons: int = 20000,
@@ -82,7 +83,8 @@ async def serve(web_port: int, data_dir: Path | None = None, cache_persons: int 
     config = WorkerConfig(
         group=GROUP, topics=input_topics(catalog), changelog=CHANGELOG_TOPIC,
         data_dir=(data_dir or conf.data_dir) / SERVICE, url=advertised_url(conf.web_host, web_port),
-        partitions=partitions, self_logged=frozenset({INDEX_TOPIC}), max_records=max_records)
+        partitions=partitions, self_logged=frozenset({INDEX_TOPIC}),
+        purged=frozenset({BY_PERSON_TOPIC, CLAIMS_TOPIC}), max_records=max_records)
     worker = StateWorker(bootstrap, config, aggregator)
     site = AggregationWeb(worker, aggregator)
     await run_worker(worker, site, conf.web_host, web_port, "aggregation")

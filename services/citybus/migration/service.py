@@ -76,10 +76,10 @@ def input_topics(catalog: Catalog) -> list[str]:
 def internal_topics(catalog: Catalog) -> list[TopicSpec]:
     """The service's own topics, shaped like the catalog's (partitions, replication)."""
     model = catalog.topic(DEADLETTER_TOPIC)
-    week = 7 * 24 * 3600 * 1000
+    # hops: kept until processed, however long the workers are down; purged behind the commits
     return [model.internal(CHANGELOG_TOPIC, SERVICE, "compact", -1),
-            model.internal(CLAIMS_TOPIC, SERVICE, "delete", week),
-            model.internal(CLAIMED_TOPIC, SERVICE, "delete", week)]
+            model.internal(CLAIMS_TOPIC, SERVICE, "delete", -1),
+            model.internal(CLAIMED_TOPIC, SERVICE, "delete", -1)]
 
 
 async def serve(web_port: int, data_dir: Path | None = None, policy: SagaPolicy | None = None) -> None:
@@ -96,7 +96,7 @@ async def serve(web_port: int, data_dir: Path | None = None, policy: SagaPolicy 
     config = WorkerConfig(
         group=GROUP, topics=input_topics(catalog), changelog=CHANGELOG_TOPIC,
         data_dir=(data_dir or conf.data_dir) / SERVICE, url=advertised_url(conf.web_host, web_port),
-        partitions=partitions,
+        partitions=partitions, purged=frozenset({CLAIMS_TOPIC, CLAIMED_TOPIC}),
         max_records=MAX_RECORDS, poll_ms=100, linger_ms=LINGER_MS, fetch_min_bytes=FETCH_MIN_BYTES,
         fetch_max_wait_ms=FETCH_MAX_WAIT_MS, tick_interval=timer_interval(policy),
         # a batch settles (changelog, stores, commit) while the next is decided: see the worker

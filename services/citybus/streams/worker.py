@@ -65,6 +65,7 @@ from aiokafka.structs import ConsumerRecord
 
 from citybus.errors import CitybusError
 from citybus.kafka.commits import COMMIT_INTERVAL_S, PacedCommits
+from citybus.kafka.purge import PURGE_INTERVAL_S, HopPurger
 from citybus.streams.assignor import Owners, routing_assignor
 from citybus.streams.batch import Batch, Processor, Send, Ticking, partition_of, remembered_partitioner
 from citybus.streams.restore import restore_changelog
@@ -83,6 +84,9 @@ class WorkerConfig:
     url: str
     partitions: int = 6
     self_logged: frozenset[str] = frozenset()
+    # the service's own hop topics: what the group committed past is deleted (citybus.kafka.purge)
+    purged: frozenset[str] = frozenset()
+    purge_interval_s: float = PURGE_INTERVAL_S
     max_records: int = 20000
     poll_ms: int = 50
     session_timeout_ms: int = 15000
@@ -139,6 +143,7 @@ class StateWorker:
         self.failure: BaseException | None = None  # why an assignment failed (the worker stops)
         self._settling: asyncio.Task | None = None  # the unsettled batch (pipelined)
         self.commits = PacedCommits(self._commit, config.commit_interval_ms / 1000)
+        self.purger = HopPurger(bootstrap, config.purged, config.purge_interval_s)
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
 
@@ -255,6 +260,7 @@ class StateWorker:
         if self.producer is not None:
             producer, self.producer = self.producer, None
             await producer.stop()
+        await self.purger.close()
         self.stores.close_all()
         self.stores.unlock()
 
@@ -299,6 +305,7 @@ class StateWorker:
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         assert self.consumer is not None
         await self.consumer.commit(offsets)  # 4. the input (a refusal is logged by PacedCommits)
+        self.purger.committed(offsets)  # processed hop records can go
 
     def _sender(self, deliveries: list[asyncio.Future]) -> Send:
         producer = self.producer
