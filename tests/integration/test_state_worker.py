@@ -315,3 +315,37 @@ async def test_a_purge_that_fails_is_logged_and_kept_for_the_next(kafka_bootstra
         assert f"purging processed records of {missing.topic} failed" in caplog.text
     finally:
         await purger.close()
+
+
+async def test_a_transactional_topic_is_committed_past_its_commit_markers(kafka_bootstrap, tmp_path: Path):
+    """A city's transactional producer ends each transaction with a commit marker, which takes an
+    offset and is never returned as a record: a group committing `last record + 1` would stay one
+    behind the end forever (the lag monitor: lag 1, then STOP), while idle and fully caught up."""
+    run = uuid.uuid4().hex[:8]
+    source, output, changelog = f"tx-{run}-in", f"tx-{run}-out", f"tx-{run}-changelog"
+    await ensure_topics(kafka_bootstrap, [_spec(source), _spec(output), _spec(changelog, "compact")])
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, transactional_id=f"tx-{run}")
+    await producer.start()
+    try:
+        for i in range(3):  # three transactions, each on every partition
+            async with producer.transaction():
+                for k in range(KEYS):
+                    key = f"k{k}".encode()
+                    await producer.send(source, f"{k}:{i}".encode(), key=key, partition=partition_of(key, PARTITIONS))
+    finally:
+        await producer.stop()
+    probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap)
+    await probe.start()
+    try:
+        ends = {tp.partition: end for tp, end in (await probe.end_offsets(
+            [TopicPartition(source, p) for p in range(PARTITIONS)])).items()}
+    finally:
+        await probe.stop()
+    per_partition = defaultdict(int)
+    for k in range(KEYS):
+        per_partition[partition_of(f"k{k}".encode(), PARTITIONS)] += 3
+    assert ends == {p: per_partition[p] + 3 for p in range(PARTITIONS)}  # premise: a marker per transaction
+    worker = StateWorker(kafka_bootstrap, WorkerConfig(
+        group=f"tx-{run}", topics=[source], changelog=changelog, data_dir=tmp_path / "w", url="http://w",
+        partitions=PARTITIONS, max_records=7), Relay(output))
+    await _run_until_caught_up(worker, source, ends)

@@ -134,6 +134,8 @@ class StateWorker:
         self._catching_up: dict[TopicPartition, int] = {}
         self.ticking: set[int] = set()
         self._generation = 0  # rebalances seen (assignments and revocations)
+        self._read_to: dict[TopicPartition, int] = {}  # per input partition, the offset committed up to
+        self._markers_checked = 0.0  # when idle positions were last compared with `_read_to`
         self.events = 0
         self.batches = 0
         self.restored_records = 0
@@ -225,10 +227,32 @@ class StateWorker:
                 await self._settle(batch, deliveries, {})
 
     async def _idle(self) -> None:
-        """Nothing fetched: the last batches' offsets are committed once their interval is up."""
+        """Nothing fetched: the last batches' offsets are committed once their interval is up, and
+        positions that moved past transaction markers alone are committed too."""
+        generation, moved = self._generation, await self._past_markers()
         async with self._lock:
             await self._settled()
+            if moved and generation == self._generation:
+                self._read_to.update(moved)
+                await self.commits.done(moved)
             await self.commits.flush_if_due()
+
+    async def _past_markers(self) -> dict[TopicPartition, int]:
+        """Where the consumer stands on input partitions whose position is past what was committed:
+        after a transactional producer's records comes its commit marker, which takes an offset and
+        is never returned, so `last record + 1` would stay one behind the end (the lag monitor would
+        show 1, then a stalled group). Idle, the position is past everything returned (records and
+        markers); read outside the lock (a rebalance may need it), once a second at most."""
+        assert self.consumer is not None
+        now = time.monotonic()
+        if now - self._markers_checked < 1.0:
+            return {}
+        self._markers_checked = now
+        ready = [tp for tp in self.consumer.assignment() if tp.partition in self.ready]
+        positions = await asyncio.gather(
+            *(asyncio.wait_for(self.consumer.position(tp), 0.2) for tp in ready), return_exceptions=True)
+        return {tp: position for tp, position in zip(ready, positions)
+                if isinstance(position, int) and position > self._read_to.get(tp, -1)}
 
     async def _caught_up(self) -> None:
         """Move the partitions whose inputs have all been read up to their end at assignment to
@@ -281,6 +305,7 @@ class StateWorker:
                 if tp.topic in self.config.self_logged:
                     logged.setdefault(tp.partition, {})[tp.topic] = rs[-1].offset + 1
             offsets = {tp: rs[-1].offset + 1 for tp, rs in fetched.items()}
+            self._read_to.update(offsets)
             self.events += len(records)
             self.batches += 1
             if not self.config.pipelined:
@@ -361,6 +386,8 @@ class StateWorker:
                 self.ticking.discard(partition)
                 self.stores.close(partition)
             self._catching_up = {tp: end for tp, end in self._catching_up.items() if tp not in revoked}
+            for tp in revoked:
+                self._read_to.pop(tp, None)
             self.processor.forget(numbers)
             if numbers:
                 log.info("partitions revoked: %s", sorted(numbers))
