@@ -1,4 +1,6 @@
 """The collector on the real broker's edge cases: topics deleted while a round reads them."""
+import asyncio
+
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
@@ -22,6 +24,9 @@ class DeletesAfterMetadata(LagCollector):
             await admin.start()
             try:
                 await admin.delete_topics([self.doomed])
+                # until the broker has applied it: before, it may still answer the topic's offsets
+                while self.doomed in await admin.list_topics():
+                    await asyncio.sleep(0.05)
             finally:
                 await admin.close()
             self.doomed = None
