@@ -142,25 +142,22 @@ class CityPublisher:
         if field and record.get(field) != self.city:
             raise ValidationError(field, f"must be the publishing city {self.city}", record.get(field),
                                   reason_code="WRONG_CITY")
-        try:
-            return self._prepared(plan, record, key)
+        try:  # one straight path (a call less per event, measured: ~0.1 us of ~4)
+            if plan.validator is not None:
+                plan.validator(record, self.catalog)
+            if not plan.key_in_record:
+                subject = _subject_key(key, plan.key_field)
+            elif key is None or key == record[plan.key_field]:
+                subject = record[plan.key_field]
+            else:
+                raise ValidationError("key", f"is the record's {plan.key_field}; leave it out or make it equal", key)
+            value = plan.encode(record)
         except KeyError:  # a field left out: its default, or an error naming it (the rules index fields)
             completed = plan.complete(record)
             if len(completed) == len(record):
                 raise
-            return self._prepared(plan, completed, key)
-
-    def _prepared(self, plan: _Plan, record: dict[str, Any], key: str | None) -> PreparedEvent:
-        if plan.validator is not None:
-            plan.validator(record, self.catalog)
-        if plan.key_in_record:
-            if key is not None and key != record[plan.key_field]:
-                raise ValidationError("key", f"is the record's {plan.key_field}; leave it out or make it equal", key)
-            key = record[plan.key_field]
-        else:
-            key = _subject_key(key, plan.key_field)
-        value = plan.encode(record)
-        return _prepared(PreparedEvent, (plan.topic, key.encode(), value, plan.headers()))
+            return self.prepare(full_name, completed, key)
+        return _prepared(PreparedEvent, (plan.topic, subject.encode(), value, plan.headers()))
 
     async def publish(self, full_name: str, record: dict[str, Any], key: str | None = None) -> None:
         topic, key_bytes, value, headers = self.prepare(full_name, record, key)
