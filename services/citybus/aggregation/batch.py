@@ -24,7 +24,7 @@ from citybus.domain.contributions import (
 )
 from citybus.errors import ValidationError
 
-__all__ = ["PersonEvents", "PersonOutcome", "Rejected", "group_by_resident", "apply_person",
+__all__ = ["PersonEvents", "PersonOutcome", "Rejected", "group_by_resident", "apply_person", "other_content",
            "STATEMENT_SCHEMES", "REVISION_CONFLICT", "REQUEST_CONFLICT"]
 
 Origin = TypeVar("Origin")
@@ -96,9 +96,7 @@ def apply_person(ledger: PersonLedger, book: RetirementBook, events: PersonEvent
         known = book.issued.get(request.request_id)
         if known is not None:
             if known.request != request:
-                outcome.rejected.append(Rejected(
-                    origin, REQUEST_CONFLICT,
-                    f"request_id: {request.request_id} was already requested with other content"))
+                outcome.rejected.append(Rejected(origin, REQUEST_CONFLICT, other_content(request.request_id)))
             continue
         try:
             statement = retirement_statement(ledger, request, policies, revision=1)
@@ -128,6 +126,11 @@ def apply_person(ledger: PersonLedger, book: RetirementBook, events: PersonEvent
             reason = "applied, but " + "; ".join(unstatable)
             outcome.rejected.extend(Rejected(origin, INVALID_FIELD, reason) for origin in reissuers)
     return outcome
+
+
+def other_content(request_id: str) -> str:
+    """Why a request is refused REQUEST_CONFLICT when its person already has its id."""
+    return f"request_id: {request_id} was already requested with other content"
 
 
 def _unstatable(request_id: str, error: ValidationError) -> str:

@@ -28,7 +28,9 @@ from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 
-from citybus.aggregation.batch import REQUEST_CONFLICT, PersonEvents, apply_person, group_by_resident
+from citybus.aggregation.batch import (
+    REQUEST_CONFLICT, PersonEvents, apply_person, group_by_resident, other_content,
+)
 from citybus.aggregation.book import RetirementBook
 from citybus.aggregation.cache import MISSING, LruCache
 from citybus.aggregation.claims import CLAIM, CLAIMED, CLAIMS_TOPIC, claim_conflict, claim_value
@@ -150,7 +152,7 @@ class Aggregator:
             issued = self._book(request.resident_id, stores[record.partition]).issued.get(request.request_id)
             if issued is not None:
                 if issued.request != request:
-                    rejections.append(Rejection.of_record(origin, REQUEST_CONFLICT, _other_content(request)))
+                    rejections.append(Rejection.of_record(origin, REQUEST_CONFLICT, other_content(request.request_id)))
                 return
         key = request.request_id.encode()
         await send(CLAIMS_TOPIC, key, origin.value, forward_headers(origin), partition_of(key, self.partitions))
@@ -232,10 +234,6 @@ class Aggregator:
     def read_statement(self, request_id: str, stores: Stores) -> bytes | None:
         key = request_id.encode()
         return stores[partition_of(key, self.partitions)].get(STATEMENT + key)
-
-
-def _other_content(request: RetirementRequest) -> str:
-    return f"request_id: {request.request_id} was already requested with other content"
 
 
 def _claimed(record: ConsumerRecord) -> bool:

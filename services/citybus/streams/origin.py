@@ -3,10 +3,10 @@
 A service that moves an input to one of its own topics, to reach the partition (or the worker)
 that must decide it, sends the bytes untouched and keeps the original coordinates in two
 headers; whatever it finally does with the record (apply it, dead-letter it) then names the
-original: topic, partition, offset, log time and key. A third header, the hop, says which step
-of the service's own sent the record on (e.g. "claimed"): it is set only by `forward_headers`,
-and every forward drops the one it came with, so a header a sender set itself never passes
-for one (read it only on the service's own topics).
+original: topic, partition, offset, log time and key. A third header, the hop, names the step
+of the service that sent the record on (e.g. "claimed"): only `forward_headers` sets it, and
+every forward drops the one the record came with, so a hop header a sender set itself never
+passes for one (read it only on the service's own topics).
 """
 from __future__ import annotations
 
