@@ -1,7 +1,8 @@
 """Samples every consumer group on the cluster into a `LagBook`, every `interval_s` seconds.
 
 One round: ListGroups, DescribeGroups (membership, and the topics assigned to members),
-OffsetFetch per group (committed offsets), then log start and end offsets of every partition
+OffsetFetch per group (committed offsets; a group whose fetch fails is left out of the round and
+kept as last seen), then log start and end offsets of every partition
 of every topic a group has committed on or has assigned, read with a group-less consumer
 (aiokafka's admin client has no ListOffsets), topic by topic, each within `offsets_timeout_s`:
 a topic deleted between the metadata and ListOffsets makes aiokafka retry until its request
@@ -21,6 +22,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
+from aiokafka.errors import KafkaError
 
 from citybus.domain.lag import LagBook, LagReport, PartitionSample
 from citybus.errors import BrokerError
@@ -126,36 +128,50 @@ class LagCollector:
     async def sample_once(self) -> list[PartitionSample]:
         """Take one round and record it in the book; returns the samples."""
         try:
-            samples, unread = await self._round()
+            samples, unread, unread_groups = await self._round()
         except BrokerError:
             raise
         except Exception as exc:
             raise BrokerError(f"lag sampling round failed on {self._bootstrap}: {exc!r}") from exc
-        self.book.record(samples, unread_topics=unread)
+        self.book.record(samples, unread_topics=unread, unread_groups=unread_groups)
         return samples
 
-    async def _round(self) -> tuple[list[PartitionSample], set[str]]:
+    async def _round(self) -> tuple[list[PartitionSample], set[str], set[str]]:
         admin, consumer = self._admin, self._offsets
         if admin is None or consumer is None:
             raise BrokerError("lag collector is not started")
         listed = await admin.list_consumer_groups()
         groups = sorted({g[0] for g in listed if g[1] in ("consumer", "") and self._include(g[0])})
         if not groups:
-            return [], set()
+            return [], set(), set()
         activity, assigned = await self._activity(admin, groups)
         committed: dict[str, dict[TopicPartition, int | None]] = {}
+        unread_groups: set[str] = set()
         for group in groups:
-            fetched = await admin.list_consumer_group_offsets(group)
+            try:
+                fetched = await self._committed_offsets(admin, group)
+            except KafkaError as exc:  # this group's coordinator (loading, moving): the others are still read
+                log.warning("lag of group %s not sampled this round (committed offsets unread): %r", group, exc)
+                unread_groups.add(group)
+                continue
             committed[group] = {tp: (om.offset if om.offset >= 0 else None) for tp, om in fetched.items()}
+        if unread_groups and len(unread_groups) == len(groups):
+            raise BrokerError(f"committed offsets of no group could be read on {self._bootstrap}")
+        groups = [g for g in groups if g not in unread_groups]
         # every topic a group committed on or has assigned to a member (not committed on yet)
         topics = {group: {tp.topic for tp in committed[group]} | assigned.get(group, set()) for group in groups}
         partitions = await self._partitions(consumer, set().union(*topics.values()))
         if not partitions:
-            return [], set()
+            return [], set(), unread_groups
         starts, ends, unread = await self._log_offsets(consumer, partitions)
         partitions = [tp for tp in partitions if tp.topic not in unread]
         at_ms = int(self._clock() * 1000)
-        return list(_samples(committed, topics, activity, partitions, starts, ends, at_ms, self.commits)), unread
+        return (list(_samples(committed, topics, activity, partitions, starts, ends, at_ms, self.commits)), unread,
+                unread_groups)
+
+    @staticmethod
+    async def _committed_offsets(admin: AIOKafkaAdminClient, group: str) -> dict[TopicPartition, Any]:
+        return await admin.list_consumer_group_offsets(group)
 
     async def _log_offsets(self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> tuple[
             dict[TopicPartition, int], dict[TopicPartition, int], set[str]]:

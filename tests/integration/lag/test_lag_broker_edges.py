@@ -3,6 +3,7 @@ import asyncio
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import CoordinatorLoadInProgressError
 
 from citybus.domain.lag import LagBook
 from citybus.lag import LagCollector
@@ -61,3 +62,36 @@ async def test_a_topic_deleted_during_a_round_leaves_only_itself_out(kafka_boots
         third = await collector.sample_once()  # gone from the metadata now: forgotten
         assert {s.group for s in third} == {kept_group}
         assert [g.group for g in collector.report().groups] == [kept_group]
+
+
+class OneGroupUnreadable(LagCollector):
+    """The committed offsets of `failing` cannot be read (its coordinator loading, say); the broker
+    answers every other call."""
+
+    failing: str | None = None
+
+    async def _committed_offsets(self, admin, group):  # noqa: ANN001, ANN202
+        if group == self.failing:
+            raise CoordinatorLoadInProgressError()
+        return await LagCollector._committed_offsets(admin, group)
+
+
+@pytest.mark.timeout(120)
+async def test_a_group_whose_offsets_cannot_be_read_leaves_only_itself_out(kafka_bootstrap):
+    topic = unique("grp")
+    good, bad = unique("good-group"), unique("bad-group")
+    await create_topic(kafka_bootstrap, topic)
+    await produce(kafka_bootstrap, topic, 5)
+    for group in (good, bad):
+        await commit_offset(kafka_bootstrap, group, topic, 2)
+    collector = OneGroupUnreadable(kafka_bootstrap, book=LagBook(window=5), include_group={good, bad}.__contains__,
+                                   watch_commits=False)
+    async with collector:
+        first = await collector.sample_once()
+        assert {s.group for s in first} == {good, bad}
+        collector.failing = bad
+        second = await collector.sample_once()  # used to fail the whole round: nobody sampled
+        assert {s.group for s in second} == {good}
+        report = collector.report()
+        assert report.group(good).partitions[0].at_ms == second[0].at_ms
+        assert report.group(bad).partitions[0].at_ms == first[0].at_ms  # kept as last seen, not forgotten

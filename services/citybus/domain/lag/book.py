@@ -35,7 +35,8 @@ class LagBook:
 
     `record(samples)` takes one sampling round; by default a round is complete, so partitions
     and groups missing from it are forgotten (a deleted group, a topic no longer consumed),
-    except those of `unread_topics`: topics the round could not read, kept as they were.
+    except those of `unread_topics` and `unread_groups`: what the round could not read, kept as
+    it was.
     `report()` judges the latest state; it needs no clock, times come from the samples.
     `service_levels` maps a group to its `max_lag_seconds`.
     """
@@ -58,11 +59,12 @@ class LagBook:
         self._groups: dict[str, _GroupTrack] = {}
 
     def record(self, samples: Iterable[PartitionSample], *, complete: bool = True,
-               unread_topics: Collection[str] = ()) -> None:
+               unread_topics: Collection[str] = (), unread_groups: Collection[str] = ()) -> None:
         round_ = list(samples)
         seen = {(s.group, s.topic, s.partition) for s in round_}
         if complete:
-            for key in [k for k in self._tracks if k not in seen and k[1] not in unread_topics]:
+            unread = [k for k in self._tracks if k not in seen and k[1] not in unread_topics]
+            for key in [k for k in unread if k[0] not in unread_groups]:
                 self._forget(key)
         touched: dict[str, int] = {}
         for sample in sorted(round_, key=lambda s: s.at_ms):

@@ -141,6 +141,17 @@ def test_a_complete_round_keeps_the_partitions_of_topics_it_could_not_read():
     assert [g.group for g in book.report().groups] == ["a"]
 
 
+def test_a_complete_round_keeps_the_partitions_of_groups_it_could_not_read():
+    """A group whose committed offsets the collector could not read is left out of the round, not gone."""
+    book = LagBook(window=3)
+    book.record([sample("a", 0, 0, 10, 0), sample("b", 0, 2, 10, 0)])
+    book.record([sample("a", 0, 1, 10, 1_000)], unread_groups={"b"})
+    assert [g.group for g in book.report().groups] == ["a", "b"]
+    assert book.report().group("b").partitions[0].at_ms == 0
+    book.record([sample("a", 0, 2, 10, 2_000)])
+    assert [g.group for g in book.report().groups] == ["a"]
+
+
 def test_window_and_table_are_bounded():
     book = LagBook(window=3, table_size=4)
     feed(book, [[sample("g", 0, i, i + 10, i * 1_000)] for i in range(50)])
