@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
 from citybus.catalog.model import TopicSpec
@@ -20,7 +21,7 @@ from citybus.kafka.purge import HopPurger
 from citybus.kafka.topics import ensure_topics
 from citybus.streams.store import Stores
 from citybus.streams.batch import Batch, Send, partition_of
-from citybus.streams.worker import StateWorker, WorkerConfig
+from citybus.streams.worker import AssignmentFailed, StateWorker, WorkerConfig
 
 PARTITIONS = 3
 KEYS = 40
@@ -349,3 +350,34 @@ async def test_a_transactional_topic_is_committed_past_its_commit_markers(kafka_
         group=f"tx-{run}", topics=[source], changelog=changelog, data_dir=tmp_path / "w", url="http://w",
         partitions=PARTITIONS, max_records=7), Relay(output))
     await _run_until_caught_up(worker, source, ends)
+
+
+async def test_a_store_ahead_of_its_changelog_stops_the_worker_naming_both(kafka_bootstrap, tmp_path: Path):
+    """The changelog deleted (and created again) while the worker was down: the store has state the
+    changelog no longer holds. Going on would leave it in this store alone (a worker restoring from
+    the changelog would miss it); the worker stops and says what to do."""
+    run = uuid.uuid4().hex[:8]
+    source, output, changelog = f"cl-{run}-in", f"cl-{run}-out", f"cl-{run}-changelog"
+    await ensure_topics(kafka_bootstrap, [_spec(source), _spec(output), _spec(changelog, "compact")])
+    ends = await _produce(kafka_bootstrap, source, 3)
+
+    def worker() -> StateWorker:
+        return StateWorker(kafka_bootstrap, WorkerConfig(
+            group=f"cl-{run}", topics=[source], changelog=changelog, data_dir=tmp_path / "w", url="http://w",
+            partitions=PARTITIONS), Relay(output))
+
+    await _run_until_caught_up(worker(), source, ends)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics([changelog])
+        while changelog in await admin.list_topics():
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+    await ensure_topics(kafka_bootstrap, [_spec(changelog, "compact")])  # as a service's start does
+
+    again = worker()
+    await again.start()
+    with pytest.raises(AssignmentFailed, match="the changelog was deleted or truncated"):
+        await asyncio.wait_for(again.run(), 60)

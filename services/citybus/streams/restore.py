@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from citybus.errors import BrokerError
 from citybus.streams.store import Stores
 
 __all__ = ["restore_changelog"]
@@ -10,7 +11,8 @@ __all__ = ["restore_changelog"]
 
 async def restore_changelog(bootstrap: str, changelog: str, stores: Stores, partitions: list[int]) -> int:
     """Bring each partition's store up to the end of its changelog partition (from the position
-    the store last wrote: all of it on an empty disk); the records read."""
+    the store last wrote: all of it on an empty disk); the records read. A store ahead of its
+    changelog's end is a BrokerError (nothing is restored then)."""
     if not partitions:
         return 0
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
@@ -25,6 +27,14 @@ async def restore_changelog(bootstrap: str, changelog: str, stores: Stores, part
         for tp in tps:
             store = stores.open(tp.partition)
             start = store.position(changelog)
+            if start > ends[tp]:
+                # the store has applied records the changelog no longer has (the topic deleted and
+                # created again, or truncated): going on would leave the state in this store alone,
+                # and a worker restoring from the changelog would miss it
+                raise BrokerError(
+                    f"{changelog} partition {tp.partition} ends at offset {ends[tp]}, but the store in "
+                    f"{store.path} has applied it up to {start}: the changelog was deleted or truncated. "
+                    "Restore the topic, or delete this partition's store to accept the changelog's state")
             if start < ends[tp]:
                 reader.seek(tp, start)
                 remaining.add(tp)
