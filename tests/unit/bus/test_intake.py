@@ -2,6 +2,7 @@
 import pytest
 
 from citybus.bus import Accepted, Rejection, default_intake
+from citybus.bus.deadletter import REJECTED_EVENT, rejected_event
 from citybus.codec import encode
 
 from .events import contribution, retirement
@@ -44,3 +45,15 @@ def test_unknown_city_in_the_registry():
     bad = encode("citybus.insurance.ContributionRecorded", contribution(city="110000"))
     assert check(bad, "city.110000.insurance.contributions").reason_code == "UNKNOWN_CITY"
     assert check(bad).reason_code == "WRONG_CITY"
+
+
+def test_a_huge_bad_field_is_named_in_the_reason_not_copied_into_it():
+    """The dead letter keeps the event's bytes; the reason must not carry the field a second time
+    (a record near the broker's size limit would make a dead letter beyond it)."""
+    huge = "4" * 600_000
+    bad = encode("citybus.insurance.ContributionRecorded", contribution(city=huge))
+    rejection = check(bad)
+    assert rejection.reason_code == "WRONG_CITY" and rejection.reason.startswith("city: ")
+    assert huge not in rejection.reason and "600002 characters" in rejection.reason
+    dead_letter = encode(REJECTED_EVENT, rejected_event(rejection, "test"))
+    assert len(dead_letter) < len(bad) + 1000
