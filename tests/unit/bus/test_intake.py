@@ -57,3 +57,15 @@ def test_a_huge_bad_field_is_named_in_the_reason_not_copied_into_it():
     assert huge not in rejection.reason and "600002 characters" in rejection.reason
     dead_letter = encode(REJECTED_EVENT, rejected_event(rejection, "test"))
     assert len(dead_letter) < len(bad) + 1000
+
+
+@pytest.mark.parametrize("raw, text", [(b"\xff" * 500_000, "?" * 500_000), (b"ok\xe4\xb8", "ok?"),
+                                       ("f\u00fcr \ufffd".encode(), "f\u00fcr \ufffd"), (None, "")],
+                         ids=["500k-invalid", "cut-sequence", "valid", "none"])
+def test_a_dead_letter_header_takes_no_more_bytes_than_the_original(raw, text):
+    """A record the broker took must make a dead letter it takes: non-UTF-8 header bytes must not
+    grow (U+FFFD is 3 bytes each) beyond what the city sent."""
+    rejection = default_intake().check(TOPIC, 3, 42, b"k", b"not avro", [("x", raw)])
+    assert rejected_event(rejection, "test")["headers"] == {"x": text}
+    dead_letter = encode(REJECTED_EVENT, rejected_event(rejection, "test"))
+    assert len(dead_letter) < len(raw or b"") + 1000
