@@ -27,8 +27,20 @@ class ValidationError(CitybusError):
         self.rule = rule
         self.value = value
         self.reason_code = reason_code
-        shown = "" if value is None else f" (got {value!r})"
+        shown = "" if value is None else f" (got {_shown(value)})"
         super().__init__(f"{field}: {rule}{shown}")
+
+
+_SHOWN = 200
+
+
+def _shown(value: object) -> str:
+    """The value's repr, cut: a sender's megabyte field would otherwise come back in the message
+    (a dead letter then carries it twice, beyond what the broker takes; a 400 echoes it)."""
+    text = repr(value)
+    if len(text) <= _SHOWN:
+        return text
+    return f"{text[:_SHOWN]}... ({len(text)} characters)"
 
 
 class CodecError(CitybusError):

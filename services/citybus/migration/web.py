@@ -51,7 +51,7 @@ class MigrationWeb(WorkerWeb):
     async def post(self, request: web.Request) -> web.StreamResponse:
         try:
             body = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
             return web.json_response({"error": "body: must be JSON"}, status=400)
         try:
             migration = request_from_body(body, now_ms(), self.policy.known_cities)

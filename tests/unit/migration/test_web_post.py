@@ -1,5 +1,5 @@
 """POST /migrations when the bus does not take the request: 503 naming the migration_id to retry
-with, and the id is not reported as accepted. The HTTP layer over a real (never started) StateWorker
+with, and the id is not reported as accepted; with a body that is not JSON: 400, nothing written. The HTTP layer over a real (never started) StateWorker
 and real stores; the producer is the worker's collaborator, here one that fails as aiokafka does
 when it gives up (its retries and timeout spent) or one that records what it was given."""
 from __future__ import annotations
@@ -63,3 +63,15 @@ async def test_a_request_the_bus_did_not_take_is_503_with_its_id_and_not_accepte
         assert decode(value, "citybus.migration.MigrationRequested")[1]["migration_id"] == "m-503"
         again = await client.post("/migrations", json=BODY)  # known now: 200, nothing written twice
         assert again.status == 200 and len(worker.producer.sent) == 1
+
+
+@pytest.mark.parametrize("body", [b"nope", b"\xff\xfe{}", b"[" * 100_000 + b"]" * 100_000],
+                         ids=["not-json", "not-utf8", "nested-too-deep"])
+async def test_a_body_that_is_not_json_is_400_and_nothing_is_written(site, body):
+    worker, web = site
+    worker.producer = Producer(None)
+    async with TestClient(TestServer(web.app)) as client:
+        response = await client.post("/migrations", data=body, headers={"Content-Type": "application/json"})
+        assert response.status == 400
+        assert await response.json() == {"error": "body: must be JSON"}
+        assert worker.producer.sent == []
