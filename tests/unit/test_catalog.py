@@ -54,3 +54,13 @@ def test_a_bad_city_code_is_a_clear_configuration_error(tmp_path):
     (tmp_path / "participants.yaml").write_text('cities:\n  - code: "4403"\n    name: bad\n', encoding="utf-8")
     with pytest.raises(ConfigurationError, match="6-digit"):
         load_catalog(tmp_path)
+
+
+def test_the_dead_letter_topic_and_the_services_own_topics_take_a_record_beyond_the_brokers_default():
+    """A dead letter holds a city's whole record plus the reason: it must fit where the record did."""
+    deadletter = default_catalog().topic("bus.deadletter")
+    assert deadletter.configs(1)["max.message.bytes"] == "4194304"
+    hop = deadletter.internal("citybus-aggregation-by-person", "aggregation", "delete", -1)
+    assert hop.configs(1)["max.message.bytes"] == "4194304"
+    city = default_catalog().topic("city.440300.insurance.contributions")
+    assert "max.message.bytes" not in city.configs(1)  # the broker's default limit for what cities write

@@ -57,6 +57,7 @@ def _topic(entry: dict, defaults: dict, code: str | None) -> TopicSpec:
         readers=tuple(fill(r) for r in merged.get("readers", [])),
         city=code,
         kind=kind,
+        max_message_bytes=int(merged["max_message_bytes"]) if merged.get("max_message_bytes") else None,
     )
 
 

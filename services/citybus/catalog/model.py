@@ -29,6 +29,7 @@ class TopicSpec:
     readers: tuple[str, ...]
     city: str | None = None
     kind: str = ""  # the name with the city left out: "insurance.contributions", "bus.deadletter"
+    max_message_bytes: int | None = None  # None: the broker's default (1 MB)
 
     def configs(self, brokers: int) -> dict[str, str]:
         """Topic-level configs as the broker stores them, for a cluster of `brokers` nodes."""
@@ -37,6 +38,7 @@ class TopicSpec:
             "cleanup.policy": self.cleanup_policy,
             "retention.ms": str(self.retention_ms),
             "min.insync.replicas": str(min(self.min_insync_replicas, max(1, replicas - 1))),
+            **({"max.message.bytes": str(self.max_message_bytes)} if self.max_message_bytes else {}),
         }
 
     def replicas(self, brokers: int) -> int:
@@ -44,11 +46,11 @@ class TopicSpec:
 
     def internal(self, name: str, service: str, cleanup_policy: str, retention_ms: int) -> TopicSpec:
         """A service's own topic (a changelog, a repartition or detour topic), with this topic's
-        partitions and replication, written and read by `service` alone."""
+        partitions, replication and record size limit, written and read by `service` alone."""
         return TopicSpec(name=name, record="", key="", partitions=self.partitions,
                          replication_factor=self.replication_factor, min_insync_replicas=self.min_insync_replicas,
                          retention_ms=retention_ms, cleanup_policy=cleanup_policy, writers=(service,),
-                         readers=(service,))
+                         readers=(service,), max_message_bytes=self.max_message_bytes)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import uuid
 
 import aiohttp
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from citybus.codec import decode
 from citybus.kafka.offsets import group_lag
@@ -182,3 +183,26 @@ async def test_a_request_id_is_claimed_once_across_cities_and_residents(bus, wor
     assert [s["resident_id"] for s in stated if s["request_id"] == request_id] == [first]
     async with aiohttp.ClientSession() as session, session.get(f"{worker.url}/retirements/{request_id}") as response:
         assert response.status == 200 and (await response.json())["resident_id"] == first
+
+
+async def test_a_bad_record_near_the_brokers_size_limit_is_dead_lettered_whole(bus, workers):
+    """A city's record the broker took at almost its 1 MB limit: its dead letter (the record plus the
+    reason and coordinates) is larger than that, and bus.deadletter takes it (the worker used to fail
+    to send it and stop, on every replay)."""
+    worker = workers("w1")
+    await worker.wait_ready()
+    key = resident_id(950_000, "440300").encode()
+    value = b"\xc3\x01" + uuid.uuid4().bytes * 65_525  # the single-object marker, then no known schema
+    assert len(value) == 1_048_402  # what the broker takes in one record (1,048,588 per batch by default)
+    before = await topic_ends(bus, "bus.deadletter")
+    producer = AIOKafkaProducer(bootstrap_servers=bus, acks="all", max_request_size=2 * 1024 * 1024)
+    await producer.start()
+    try:
+        await producer.send_and_wait("city.440300.insurance.contributions", value, key=key)
+    finally:
+        await producer.stop()
+    await wait_caught_up(bus, workers=[worker])
+    (dead,) = [decode(m.value, "citybus.bus.RejectedEvent")[1]
+               for m in await read_topic(bus, "bus.deadletter", after=before) if m.key == key]
+    assert (dead["reason_code"], dead["value"]) == ("UNKNOWN_SCHEMA", value)
+    assert worker.proc.poll() is None, worker.tail()
