@@ -7,7 +7,9 @@ idempotent) and never loses an answer or a dead letter. That wait is off the loo
 batch's sends are awaited, and its offsets handed to `PacedCommits`, while the next batch is
 handled (batches settle one at a time, in order). When the group takes partitions away, the
 batches handled so far are settled and committed before they go, so their new owner starts
-where this consumer stopped instead of replaying up to a commit interval of commands.
+where this consumer stopped instead of replaying up to a commit interval of commands. The
+producer given must take records as large as `bus.deadletter` does (4 MiB: `city_producer`),
+else the dead letter of a record near the broker's 1 MB limit cannot be sent and the loop stops.
 """
 from __future__ import annotations
 

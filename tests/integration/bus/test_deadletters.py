@@ -7,10 +7,11 @@ import sys
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
 from citybus.bus import DEADLETTER_TOPIC, Intake, VALIDATORS
 from citybus.bus.consumer import GuardedConsumer
+from citybus.bus.publisher import city_producer
 from citybus.catalog import default_catalog
 from citybus.codec import decode, encode
 from citybus.kafka.topics import apply_topics
@@ -37,7 +38,7 @@ async def test_bad_bytes_go_to_the_deadletter_topic_and_good_ones_are_processed(
         "wrong city": (encode(CR, contribution(record_id=f"{run}-y", city="442000")), "WRONG_CITY"),
     }
     stream = [good[0], *[v for v, _ in bad.values()][:3], good[1], *[v for v, _ in bad.values()][3:], good[2]]
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    producer = city_producer(kafka_bootstrap)  # as the cities' loop has it (takes a dead letter of any record)
     await producer.start()
     for value in stream:  # one partition, so the order is kept
         await producer.send_and_wait(TOPIC, value, key=run.encode(), partition=0,
