@@ -27,8 +27,8 @@ class ValidationError(CitybusError):
         self.rule = rule
         self.value = value
         self.reason_code = reason_code
-        shown = "" if value is None else f" (got {_shown(value)})"
-        super().__init__(f"{field}: {rule}{shown}")
+        self.detail = rule if value is None else f"{rule} (got {_shown(value)})"  # the message without the field
+        super().__init__(f"{field}: {self.detail}")
 
 
 _SHOWN = 200

@@ -62,10 +62,13 @@ class Settings(BaseSettings):
 
 
 def _variable(field: object) -> str:
-    """The environment variable a field is read from."""
+    """The environment variable a field is read from (its alias, else the prefix and its name)."""
     name = str(field)
-    return name if name.isupper() else "KAFKA_BOOTSTRAP_SERVERS" if name == "kafka_bootstrap_servers" \
-        else f"CITYBUS_{name.upper()}"
+    info = Settings.model_fields.get(name)
+    alias = info.validation_alias if info is not None else None
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return name if name.isupper() else f"{Settings.model_config.get('env_prefix', '')}{name.upper()}"
 
 
 def _explain(exc: ValidationError | SettingsError) -> str:

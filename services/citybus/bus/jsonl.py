@@ -45,15 +45,14 @@ def read_events(lines: Iterable[str | bytes], publisher: CityPublisher, default_
             if not isinstance(name, str):
                 raise ValidationError("type", "must be a record type name, e.g. ContributionRecorded", name)
             full_name = CITY_RECORDS.get(name, name)
-            key_field = publisher.topic_for(full_name).key
-            schema = store.latest(full_name).schema
             # a reply's topic is keyed by subject_id, which it has no field for: the line names it
-            key = None if any(f["name"] == key_field for f in schema["fields"]) else obj.pop(key_field, None)
-            record = from_json(schema, obj)
+            outside = publisher.key_outside(full_name)
+            key = obj.pop(outside, None) if outside else None
+            record = from_json(store.latest(full_name).schema, obj)
             yield publisher.prepare(full_name, record, key)
         except json.JSONDecodeError as exc:
             yield BadLine(number, "line", f"not JSON: {exc.msg} at column {exc.colno}")
         except ValidationError as exc:
-            yield BadLine(number, exc.field, exc.rule + ("" if exc.value is None else f" (got {exc.value!r})"))
+            yield BadLine(number, exc.field, exc.detail)
         except CitybusError as exc:
             yield BadLine(number, "record", str(exc))

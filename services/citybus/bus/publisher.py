@@ -133,6 +133,12 @@ class CityPublisher:
         self._plans[name] = plan
         return plan
 
+    def key_outside(self, full_name: str) -> str | None:
+        """The name of the key a record of this type does not hold (a reply's subject_id: pass it
+        to `prepare` as `key`), else None."""
+        plan = self._plans.get(full_name) or self._plan(full_name)
+        return None if plan.key_in_record else plan.key_field
+
     def prepare(self, full_name: str, record: dict[str, Any], key: str | None = None) -> PreparedEvent:
         """`key` is for a record whose topic is keyed by something it does not hold: a reply's
         subject_id (bus.md: `city.<code>.replies` is keyed by subject_id, which MigrationReply

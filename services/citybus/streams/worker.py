@@ -55,7 +55,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -248,25 +248,30 @@ class StateWorker:
         if now - self._markers_checked < 1.0:
             return {}
         self._markers_checked = now
-        ready = [tp for tp in self.consumer.assignment() if tp.partition in self.ready]
-        positions = await asyncio.gather(
-            *(asyncio.wait_for(self.consumer.position(tp), 0.2) for tp in ready), return_exceptions=True)
-        return {tp: position for tp, position in zip(ready, positions)
-                if isinstance(position, int) and position > self._read_to.get(tp, -1)}
+        positions = await self._positions([tp for tp in self.consumer.assignment() if tp.partition in self.ready])
+        return {tp: position for tp, position in positions.items() if position > self._read_to.get(tp, -1)}
+
+    async def _positions(self, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        """The consumer's positions, read outside the lock (a rebalance may need it); a partition
+        whose position is not known within 0.2 s (or no longer assigned) is left out."""
+        assert self.consumer is not None
+        tps = list(tps)
+        found = await asyncio.gather(
+            *(asyncio.wait_for(self.consumer.position(tp), 0.2) for tp in tps), return_exceptions=True)
+        return {tp: position for tp, position in zip(tps, found) if isinstance(position, int)}
 
     async def _caught_up(self) -> None:
         """Move the partitions whose inputs have all been read up to their end at assignment to
         `ticking`. Runs between batches, so every record before a position is processed; reads
         positions outside the lock (a rebalance may need it) and drops the round if one came."""
         assert self.consumer is not None
-        generation, pending = self._generation, list(self._catching_up.items())
-        positions = await asyncio.gather(
-            *(asyncio.wait_for(self.consumer.position(tp), 0.2) for tp, _ in pending), return_exceptions=True)
+        generation, pending = self._generation, dict(self._catching_up)
+        positions = await self._positions(pending)
         async with self._lock:
             if generation != self._generation:
                 return
-            for (tp, end), position in zip(pending, positions):
-                if isinstance(position, int) and position >= end:
+            for tp, position in positions.items():
+                if position >= pending[tp]:
                     self._catching_up.pop(tp, None)
             behind = {tp.partition for tp in self._catching_up}
             self.ticking = {p for p in self.ready if p not in behind}
