@@ -15,6 +15,7 @@ from citybus.aggregation.book import RetirementBook
 from citybus.domain.contributions import (
     ApplyOutcome,
     ContributionRecord,
+    MAX_REQUESTS_PER_RESIDENT,
     MedicalPolicy,
     SCHEMES,
     PersonLedger,
@@ -25,13 +26,15 @@ from citybus.domain.contributions import (
 from citybus.errors import ValidationError
 
 __all__ = ["PersonEvents", "PersonOutcome", "Rejected", "group_by_resident", "apply_person", "other_content",
-           "STATEMENT_SCHEMES", "REVISION_CONFLICT", "REQUEST_CONFLICT"]
+           "STATEMENT_SCHEMES", "REVISION_CONFLICT", "REQUEST_CONFLICT", "LIMIT_EXCEEDED"]
 
 Origin = TypeVar("Origin")
 STATEMENT_SCHEMES = frozenset({"PENSION", "MEDICAL"})
 REVISION_CONFLICT = "REVISION_CONFLICT"
 INVALID_FIELD = "INVALID_FIELD"
 REQUEST_CONFLICT = "REQUEST_CONFLICT"  # added by this service: a request_id seen before with other content
+# added by this service: a resident already has the most records or requests it keeps for one
+LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
 
 
 @dataclass(slots=True)
@@ -84,6 +87,8 @@ def apply_person(ledger: PersonLedger, book: RetirementBook, events: PersonEvent
         result = ledger.apply(record)
         if result.outcome is ApplyOutcome.CONFLICT:
             outcome.rejected.append(Rejected(origin, REVISION_CONFLICT, result.reason))
+        elif result.outcome is ApplyOutcome.FULL:
+            outcome.rejected.append(Rejected(origin, LIMIT_EXCEEDED, result.reason))
         elif result.outcome is ApplyOutcome.APPLIED:
             outcome.ledger_changed = True
             changed.update(result.changed_schemes)
@@ -97,6 +102,9 @@ def apply_person(ledger: PersonLedger, book: RetirementBook, events: PersonEvent
         if known is not None:
             if known.request != request:
                 outcome.rejected.append(Rejected(origin, REQUEST_CONFLICT, other_content(request.request_id)))
+            continue
+        if len(book.issued) >= MAX_REQUESTS_PER_RESIDENT:
+            outcome.rejected.append(Rejected(origin, LIMIT_EXCEEDED, _too_many_requests(book, request.request_id)))
             continue
         try:
             statement = retirement_statement(ledger, request, policies, revision=1)
@@ -131,6 +139,11 @@ def apply_person(ledger: PersonLedger, book: RetirementBook, events: PersonEvent
 def other_content(request_id: str) -> str:
     """Why a request is refused REQUEST_CONFLICT when its person already has its id."""
     return f"request_id: {request_id} was already requested with other content"
+
+
+def _too_many_requests(book: RetirementBook, request_id: str) -> str:
+    return (f"resident {book.resident_id} already has {len(book.issued)} retirement requests, the most this "
+            f"service keeps for one resident; request_id {request_id} is not stated")
 
 
 def _unstatable(request_id: str, error: ValidationError) -> str:

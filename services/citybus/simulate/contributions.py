@@ -23,8 +23,8 @@ from citybus.catalog import default_catalog
 from citybus.codec import cloudevent_headers, encode
 from citybus.domain.ids import month_from_index, month_index, resident_id_check_char
 
-__all__ = ["HistoryShape", "SimulatedEvent", "contribution_history", "publish_history", "WORKED_EXAMPLE_ID",
-           "WORKED_EXAMPLE_REQUEST", "CONTRIBUTION", "RETIREMENT"]
+__all__ = ["HistoryShape", "SimulatedEvent", "contribution_history", "contribution_record", "publish_history",
+           "WORKED_EXAMPLE_ID", "WORKED_EXAMPLE_REQUEST", "CONTRIBUTION", "RETIREMENT"]
 
 CONTRIBUTION = "citybus.insurance.ContributionRecorded"
 RETIREMENT = "citybus.insurance.RetirementRequested"
@@ -90,7 +90,7 @@ def _money(value: float | Decimal) -> Decimal:
     return Decimal(value).quantize(Decimal("0.01"))
 
 
-def _record(rid: str, city: str, record_id: str, month: int, scheme: str, kind: str, base: Decimal,
+def contribution_record(rid: str, city: str, record_id: str, month: int, scheme: str, kind: str, base: Decimal,
             revision: int = 1, status: str = "ACTIVE") -> dict[str, Any]:
     employee_rate, employer_rate = {"PENSION": ("0.08", "0.16"), "MEDICAL": ("0.02", "0.07")}.get(
         scheme, ("0.005", "0.005"))
@@ -115,8 +115,8 @@ def worked_example() -> list[SimulatedEvent]:
     for city, start, end, base in (("440300", "2010-01", "2020-12", "10000.00"),
                                    ("442000", "2020-12", "2024-03", "6000.00")):
         for month in range(month_index(start), month_index(end) + 1):
-            record = _record(WORKED_EXAMPLE_ID, city, f"P-{city}-{month_from_index(month)}", month, "PENSION",
-                             "EMPLOYEE", Decimal(base))
+            record = contribution_record(WORKED_EXAMPLE_ID, city, f"P-{city}-{month_from_index(month)}", month,
+                                         "PENSION", "EMPLOYEE", Decimal(base))
             events.append(SimulatedEvent(city, CONTRIBUTION, WORKED_EXAMPLE_ID, record))
     events.append(SimulatedEvent("442000", RETIREMENT, WORKED_EXAMPLE_ID,
                                  _request(WORKED_EXAMPLE_ID, "442000", "440300", WORKED_EXAMPLE_REQUEST)))
@@ -146,7 +146,7 @@ def _person(index: int, rng: random.Random, shape: HistoryShape) -> tuple[list[S
                 break
             for scheme in schemes:
                 record_id = f"{city[:2]}{index:07d}-{scheme[:3]}-{month_from_index(month)}-{kind[0]}"
-                records.append(_record(rid, city, record_id, month, scheme, kind, base))
+                records.append(contribution_record(rid, city, record_id, month, scheme, kind, base))
             month += 1
         if rng.random() < 0.15:
             month += rng.randint(1, 18)  # a gap between jobs
@@ -155,8 +155,9 @@ def _person(index: int, rng: random.Random, shape: HistoryShape) -> tuple[list[S
     for r in records:
         roll = rng.random()
         if roll < shape.correction_share:
-            fixed = _record(rid, r["city"], r["record_id"], month_index(r["month"]), r["scheme"], r["insured_kind"],
-                            r["contribution_base"] + Decimal(rng.choice((-500, 300, 1200))), revision=2)
+            base = r["contribution_base"] + Decimal(rng.choice((-500, 300, 1200)))
+            fixed = contribution_record(rid, r["city"], r["record_id"], month_index(r["month"]), r["scheme"],
+                                        r["insured_kind"], base, revision=2)
             late.append(SimulatedEvent(r["city"], CONTRIBUTION, rid, fixed))
         elif roll < shape.correction_share + shape.reversal_share:
             void = {**r, "revision": 2, "status": "REVERSED", "recorded_at": r["recorded_at"] + 86_400_000}

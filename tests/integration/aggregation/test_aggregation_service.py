@@ -10,15 +10,20 @@ import asyncio
 import datetime as dt
 import time
 import uuid
+from decimal import Decimal
 
 import aiohttp
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from citybus.codec import decode
+from citybus.domain.contributions import MAX_ID_BYTES, MAX_RECORDS_PER_RESIDENT
+from citybus.domain.ids import month_index
 from citybus.kafka.offsets import group_lag
 from citybus.simulate import WORKED_EXAMPLE_ID, WORKED_EXAMPLE_REQUEST, contribution_history, publish_history
-from citybus.simulate.contributions import RETIREMENT, SimulatedEvent, resident_id
+from citybus.simulate.contributions import (
+    CONTRIBUTION, RETIREMENT, SimulatedEvent, contribution_record, resident_id,
+)
 
 from tests.unit.domain.contributions.reference import reference_figures
 
@@ -205,4 +210,28 @@ async def test_a_bad_record_near_the_brokers_size_limit_is_dead_lettered_whole(b
     (dead,) = [decode(m.value, "citybus.bus.RejectedEvent")[1]
                for m in await read_topic(bus, "bus.deadletter", after=before) if m.key == key]
     assert (dead["reason_code"], dead["value"]) == ("UNKNOWN_SCHEMA", value)
+    assert worker.proc.poll() is None, worker.tail()
+
+
+async def test_records_beyond_a_residents_limit_are_dead_lettered_and_the_worker_goes_on(bus, workers):
+    """A city repeating one month under ever new record_ids: each is one more refund in the resident's
+    summary, which grew past what the broker takes and stopped the worker at every replay. Records
+    beyond MAX_RECORDS_PER_RESIDENT are dead-lettered LIMIT_EXCEEDED; the summary stays sendable."""
+    worker = workers("w1")
+    await worker.wait_ready()
+    rid = resident_id(960_000, "440300")
+    total = MAX_RECORDS_PER_RESIDENT + 2_000  # with 64-byte record_ids, a summary above 1 MB
+    month = month_index("2015-06")
+    events = [SimulatedEvent("440300", CONTRIBUTION, rid, contribution_record(
+        rid, "440300", f"{i:0{MAX_ID_BYTES}d}", month, "PENSION", "EMPLOYEE", Decimal("10000.00")))
+        for i in range(total)]
+    before = await topic_ends(bus, "bus.deadletter")
+    await publish_history(bus, events)
+    await wait_caught_up(bus, workers=[worker])
+    dead = [decode(m.value, "citybus.bus.RejectedEvent")[1]
+            for m in await read_topic(bus, "bus.deadletter", after=before) if m.key == rid.encode()]
+    assert {d["reason_code"] for d in dead} == {"LIMIT_EXCEEDED"} and len(dead) == total - MAX_RECORDS_PER_RESIDENT
+    summaries = [decode(m.value, "citybus.insurance.ContributionSummary")[1]
+                 for m in await read_topic(bus, "bus.insurance.summaries") if m.key == rid.encode()]
+    assert len(summaries[-1]["refunds"]) == MAX_RECORDS_PER_RESIDENT - 1
     assert worker.proc.poll() is None, worker.tail()

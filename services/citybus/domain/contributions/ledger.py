@@ -11,7 +11,9 @@ import zlib
 from dataclasses import dataclass
 from enum import StrEnum
 
-from citybus.domain.contributions.records import ACTIVE, EMPLOYEE, SCHEMES, ContributionRecord, cents
+from citybus.domain.contributions.records import (
+    ACTIVE, EMPLOYEE, MAX_RECORDS_PER_RESIDENT, SCHEMES, ContributionRecord, cents,
+)
 from citybus.domain.contributions.encoding import decode_ledger, encode_ledger
 from citybus.domain.contributions.stored import RecordKey, StoredRecord
 from citybus.domain.contributions.summary import Claim, ContributionSummary, MonthBook
@@ -25,6 +27,7 @@ class ApplyOutcome(StrEnum):
     APPLIED = "APPLIED"
     UNCHANGED = "UNCHANGED"
     CONFLICT = "CONFLICT"  # the caller dead-letters the event as REVISION_CONFLICT
+    FULL = "FULL"  # a new record beyond MAX_RECORDS_PER_RESIDENT: not kept, the caller dead-letters it
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,6 @@ class ApplyResult:
 _UNCHANGED = ApplyResult(ApplyOutcome.UNCHANGED)
 _APPLIED = ApplyResult(ApplyOutcome.APPLIED)
 _CHANGED = {s: ApplyResult(ApplyOutcome.APPLIED, (s,), (s,)) for s in SCHEMES}
-_TOUCHED = {s: ApplyResult(ApplyOutcome.APPLIED, (), (s,)) for s in SCHEMES}
 
 
 def content_digest(record: ContributionRecord) -> int:
@@ -96,6 +98,12 @@ class PersonLedger:
             0 if record.insured_kind == EMPLOYEE else 1, month_index(record.month),
             cents(record.contribution_base), cents(record.employee_amount),
         )
+        if old is None and len(self._records) >= MAX_RECORDS_PER_RESIDENT:
+            return ApplyResult(
+                ApplyOutcome.FULL,
+                reason=f"resident {self.resident_id} already has {len(self._records)} records, the most this "
+                       f"service keeps for one resident; {key[0]}/{key[1]} is not counted",
+            )
         if old is None:  # the common case, a record seen first: one cell at most, nothing moves
             if not new.active:
                 self._records[key] = new
@@ -103,31 +111,37 @@ class PersonLedger:
             scheme = new.scheme
             book = self._book(scheme)  # built before the record is added
             self._records[key] = new
-            before = book.signature(new.month)
+            # Always a changed summary: the month is new (one more month) or the claim joins its
+            # cell (one more refund, as record_ids differ). Comparing the month's signature
+            # before and after would sort the cell at every record: quadratic in one month.
             book.add(new.month, _claim(key, new))
-            if book.signature(new.month) == before:
-                return _TOUCHED[scheme]
             self._summaries.pop(scheme, None)
             return _CHANGED[scheme]
-        cells = [(s.scheme, s.month) for s in (old, new) if s is not None and s.active]
+        cells = [(s.scheme, s.month) for s in (old, new) if s.active]
         books = {scheme: self._book(scheme) for scheme, _ in cells}  # built before the record changes
         self._records[key] = new
         if not cells:
             return ApplyResult(ApplyOutcome.APPLIED)
-        moved = len(cells) == 2 and cells[0][0] == cells[1][0] and cells[0][1] != cells[1][1]
-        summary_before = self.summary(new.scheme) if moved else None
-        before = [books[s].signature(m) for s, m in cells]
-        if old is not None and old.active:
-            books[old.scheme].remove(old.month, _claim(key, old))
-        if new.active:
-            books[new.scheme].add(new.month, _claim(key, new))
-        changed = {s for (s, m), sig in zip(cells, before) if books[s].signature(m) != sig}
+        if len(cells) == 2 and cells[0] == cells[1]:  # a new revision in the same month
+            book = books[new.scheme]
+            changed = {new.scheme} if book.replace(new.month, _claim(key, old), _claim(key, new)) else set()
+        else:
+            # A claim leaving a month or joining one always changes what the summary sees of it.
+            moved = len(cells) == 2 and cells[0][0] == cells[1][0]
+            summary_before = self.summary(new.scheme) if moved else None
+            if old.active:
+                books[old.scheme].remove(old.month, _claim(key, old))
+            if new.active:
+                books[new.scheme].add(new.month, _claim(key, new))
+            changed = {s for s, _ in cells}
+            if moved:
+                # A record moving between two months of one scheme may leave the summary as it was
+                # (an interior month vacated, a gap filled).
+                self._summaries.pop(new.scheme, None)
+                if self.summary(new.scheme) == summary_before:
+                    changed.clear()
         for scheme in changed:
             self._summaries.pop(scheme, None)
-        if moved and changed and self.summary(new.scheme) == summary_before:
-            # A changed signature in one cell always changes the summary; a record moving between
-            # two months of one scheme may not (an interior month vacated, a gap filled).
-            changed.clear()
         return ApplyResult(ApplyOutcome.APPLIED, _ordered(changed), _ordered({s for s, _ in cells}))
 
     def _book(self, scheme: str) -> MonthBook:

@@ -18,6 +18,9 @@ __all__ = [
     "INSURED_KINDS",
     "SCHEMES",
     "FIRST_MONTH",
+    "MAX_ID_BYTES",
+    "MAX_RECORDS_PER_RESIDENT",
+    "MAX_REQUESTS_PER_RESIDENT",
     "ContributionRecord",
     "RetirementRequest",
     "validate_contribution",
@@ -34,6 +37,11 @@ INSURED_KINDS = (EMPLOYEE, RESIDENT)
 SCHEMES = ("PENSION", "MEDICAL", "UNEMPLOYMENT", "WORK_INJURY", "MATERNITY")
 FIRST_MONTH = "1990-01"
 _MAX_AVRO_INT = 2**31 - 1
+# Limits of this service (contributions.md sets none): what one resident's state and outputs may
+# hold, so that a summary, a statement book and a ledger always fit in one Kafka record.
+MAX_ID_BYTES = 64
+MAX_RECORDS_PER_RESIDENT = 10_000
+MAX_REQUESTS_PER_RESIDENT = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +83,18 @@ def cents(amount: Decimal) -> int:
     return found
 
 
-def _non_empty(value: object, field: str) -> None:
+def _non_empty(value: object, field: str) -> str:
     if not isinstance(value, str) or not value:
         raise ValidationError(field, "must be a non-empty string", value)
+    return value
+
+
+def _identifier(value: object, field: str) -> None:
+    """A record_id or request_id: non-empty, and short enough that everything quoting it fits on the
+    bus (a summary lists up to MAX_RECORDS_PER_RESIDENT refunds by record_id)."""
+    text = _non_empty(value, field)
+    if len(text) > MAX_ID_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_ID_BYTES:
+        raise ValidationError(field, f"must be at most {MAX_ID_BYTES} bytes in UTF-8", value)
 
 
 def _epoch_millis(value: object, field: str) -> int:
@@ -130,7 +147,7 @@ def check_contribution(record_id: object, revision: object, status: object, resi
                        known_cities: Collection[str]) -> None:
     """`validate_contribution` on the fields themselves, for a caller that has no use for the
     record (a city's publisher checks, then encodes the dict it was given)."""
-    _non_empty(record_id, "record_id")
+    _identifier(record_id, "record_id")
     if isinstance(revision, bool) or not isinstance(revision, int) or not 1 <= revision <= _MAX_AVRO_INT:
         raise ValidationError("revision", "must be an integer >= 1", revision)
     _one_of(status, STATUSES, "status")
@@ -164,7 +181,7 @@ def check_contribution(record_id: object, revision: object, status: object, resi
 
 
 def validate_retirement_request(request: RetirementRequest, known_cities: Collection[str]) -> RetirementRequest:
-    _non_empty(request.request_id, "request_id")
+    _identifier(request.request_id, "request_id")
     validate_resident_id(request.resident_id)
     validate_city_code(request.city, known_cities)
     validate_city_code(request.hukou_city, known_cities, field="hukou_city")

@@ -76,14 +76,17 @@ class MonthBook:
             counts[city] = counts.get(city, 0) + 1
         return book
 
-    def signature(self, month: int) -> object:
-        """What the summary sees of one month: retained city and the refunded claims."""
-        cell = self.cells.get(month)
-        if cell is None:
-            return None
-        if len(cell) == 1:  # the common case: no duplicate
-            return cell[0][_CITY], ()
-        return cell[0][_CITY], tuple(sorted((c[_CITY], c[_RECORD_ID], c[_EMPLOYEE]) for c in cell[1:]))
+    def replace(self, month: int, old: Claim, new: Claim) -> bool:
+        """A record's new revision in the same month; whether the summary sees it. Both claims
+        share city and record_id: the month's retained city stays when the record is retained
+        before and after, and the refunds differ only by its amount when it is refunded in both."""
+        was_retained = self.cells[month][0] == old
+        self.remove(month, old)
+        self.add(month, new)
+        is_retained = self.cells[month][0] == new
+        if was_retained != is_retained:
+            return True
+        return not was_retained and old[_EMPLOYEE] != new[_EMPLOYEE]
 
     def add(self, month: int, claim: Claim) -> None:
         cell = self.cells.get(month)

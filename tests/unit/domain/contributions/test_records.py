@@ -27,6 +27,8 @@ def test_a_valid_record_passes():
     [
         ({"record_id": ""}, "record_id", "non-empty", "INVALID_FIELD"),
         ({"record_id": None}, "record_id", "non-empty", "INVALID_FIELD"),
+        ({"record_id": "R" * 65}, "record_id", "64 bytes", "INVALID_FIELD"),
+        ({"record_id": "缴" * 22}, "record_id", "64 bytes", "INVALID_FIELD"),  # 22 characters, 66 bytes
         ({"revision": 0}, "revision", ">= 1", "INVALID_FIELD"),
         ({"revision": -3}, "revision", ">= 1", "INVALID_FIELD"),
         ({"revision": True}, "revision", "integer", "INVALID_FIELD"),
@@ -99,10 +101,17 @@ def test_a_valid_retirement_request_passes():
     validate_retirement_request(request(), CITIES)
 
 
+@pytest.mark.parametrize("identifier", ["R" * 64, "缴" * 21 + "R"])  # 64 bytes in UTF-8, the most
+def test_identifiers_up_to_64_bytes_pass(identifier):
+    validate_contribution(rec(record_id=identifier), CITIES)
+    validate_retirement_request(request(request_id=identifier), CITIES)
+
+
 @pytest.mark.parametrize(
     ("changes", "field", "reason_code"),
     [
         ({"request_id": ""}, "request_id", "INVALID_FIELD"),
+        ({"request_id": "r" * 65}, "request_id", "INVALID_FIELD"),
         ({"resident_id": BAD_CHECK}, "resident_id", "INVALID_FIELD"),
         ({"city": "123456"}, "city", "UNKNOWN_CITY"),
         ({"city": "12345X"}, "city", "INVALID_FIELD"),
