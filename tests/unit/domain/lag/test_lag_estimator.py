@@ -51,9 +51,10 @@ def test_table_is_bounded_and_drops_oldest():
     assert t.points[0].offset == 950
 
 
-def test_end_offset_going_back_clears_table():
-    t = table((100, 0), (200, 1_000), (5, 2_000))
-    assert [tuple(p) for p in t.points] == [(5, 2_000)]
+@pytest.mark.parametrize("back", [(5, 2_000), (150, 2_000)], ids=["below-the-table", "below-the-latest-only"])
+def test_end_offset_going_back_clears_table(back):
+    t = table((100, 0), (200, 1_000), back)
+    assert [tuple(p) for p in t.points] == [back]
 
 
 def test_table_needs_two_points_of_room():
