@@ -73,6 +73,8 @@ def test_stuck_with_zero_lag_earlier_in_window_is_ok():
 def test_stall_reason_gives_the_span():
     verdict = evaluate_partition(series([500] * N, GROWING_END), window_size=N)
     assert "for 45 s" in verdict.reason and "lag 1400" in verdict.reason
+    later = evaluate_partition(series([500] * (N + 2), [1_000] * 2 + GROWING_END), window_size=N)  # 10 s .. 55 s
+    assert "for 45 s" in later.reason and "lag 1400" in later.reason
 
 
 @pytest.mark.parametrize(
@@ -80,6 +82,7 @@ def test_stall_reason_gives_the_span():
     [
         pytest.param([100 * i for i in range(N)], [100 * i for i in range(N)], 0.0, OK, ["caught up"], id="kept"),
         pytest.param([500 + 100 * i for i in range(N)], [600 + 100 * i for i in range(N)], 29.9, OK, ["steady"], id="just-under"),
+        pytest.param([500 + 100 * i for i in range(N)], [600 + 100 * i for i in range(N)], 30.0, OK, ["steady"], id="at-the-level"),
         pytest.param([500 + 100 * i for i in range(N)], [600 + 100 * i for i in range(N)], 42.0, WARN, ["lag 42.0 s breaks the service level of 30 s"], id="ok-becomes-warn"),
         pytest.param([500] * N, GROWING_END, 42.0, STALL, ["stuck at 500", "breaks the service level"], id="error-stays-error"),
     ],
