@@ -30,6 +30,8 @@ GROWING_END = [1_000 + 100 * i for i in range(N)]
         pytest.param([10 * i for i in range(N)], [100, 10, 60, 70, 80, 90, 100, 110, 120, 130], True, OK, "reached 0", id="lag-reached-zero"),
         pytest.param([0, 100, 200, 300, 400, 450, 500, 550, 600, 650], [1_000] * N, True, OK, "falling", id="lag-falling"),
         pytest.param([0, 10, 20, 30, 40, 50, 60, 70, 80, 90], GROWING_END, True, WARN, "grew from 1000 to 1810", id="lag-grows-while-committing"),
+        pytest.param([None, None, 10, 20, 30, 40, 50, 60, 70, 80], GROWING_END, True, WARN, "grew from 1000 to 1820",
+                     id="first-commit-within-the-window-lag-grows"),
         pytest.param([500] * N, GROWING_END, True, STALL, "stuck at 500", id="members-but-offset-stuck"),
         pytest.param([500] * N, GROWING_END, False, STOP, "no members", id="no-members-no-commit"),
         pytest.param([500] * N, [1_000] * N, None, STOP, "membership unknown", id="unknown-membership-no-commit"),
