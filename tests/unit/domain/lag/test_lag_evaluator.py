@@ -33,6 +33,7 @@ GROWING_END = [1_000 + 100 * i for i in range(N)]
         pytest.param([None, None, 10, 20, 30, 40, 50, 60, 70, 80], GROWING_END, True, WARN, "grew from 1000 to 1820",
                      id="first-commit-within-the-window-lag-grows"),
         pytest.param([500] * N, GROWING_END, True, STALL, "stuck at 500", id="members-but-offset-stuck"),
+        pytest.param([500] * N, [501] * N, True, STALL, "lag 1", id="stuck-one-message-behind"),
         pytest.param([500] * N, GROWING_END, False, STOP, "no members", id="no-members-no-commit"),
         pytest.param([500] * N, [1_000] * N, None, STOP, "membership unknown", id="unknown-membership-no-commit"),
         pytest.param([None] * N, GROWING_END, False, STOP, "no commit yet", id="never-committed"),
@@ -123,6 +124,7 @@ def watched(last_commit_ms, since_ms, active):
         # lag.md: STALL "keeps committing but the committed offset does not move"
         pytest.param(44_000, -60_000, True, STALL, "commits arrive (last 1 s ago)", id="committing-with-members"),
         pytest.param(2_000, -60_000, False, STALL, "commits arrive", id="committing-membership-says-otherwise"),
+        pytest.param(0, -60_000, True, STALL, "commits arrive (last 45 s ago)", id="last-commit-at-the-window-start"),
         # lag.md: STOP "no commit for longer than the window spans"
         pytest.param(-5_000, -60_000, True, STOP, "last 50 s ago; members present", id="live-members-not-committing"),
         pytest.param(None, -60_000, True, STOP, "none seen", id="watched-all-window-none-seen"),
