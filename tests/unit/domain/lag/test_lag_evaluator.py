@@ -26,6 +26,7 @@ GROWING_END = [1_000 + 100 * i for i in range(N)]
     ("committed", "ends", "active", "status", "reason_part"),
     [
         pytest.param([100 * i for i in range(N)], [100 * i for i in range(N)], True, OK, "caught up", id="caught-up"),
+        pytest.param([20 * i for i in range(N)], [180] * N, True, OK, "caught up", id="caught-up-at-the-end"),
         pytest.param([500 + 100 * i for i in range(N)], [600 + 100 * i for i in range(N)], True, OK, "steady", id="steady-lag-while-committing"),
         pytest.param([10 * i for i in range(N)], [100, 10, 60, 70, 80, 90, 100, 110, 120, 130], True, OK, "reached 0", id="lag-reached-zero"),
         pytest.param([0, 100, 200, 300, 400, 450, 500, 550, 600, 650], [1_000] * N, True, OK, "falling", id="lag-falling"),
