@@ -17,8 +17,9 @@ BAD_CHECK = P[:17] + ("0" if P[17] != "0" else "1")
 JAN_2025_START = int(dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc).timestamp() * 1000)
 
 
-def test_a_valid_record_passes():
-    record = rec()
+@pytest.mark.parametrize("revision", [1, 2**31 - 1], ids=["first", "largest-avro-int"])
+def test_a_valid_record_passes(revision):
+    record = rec(revision=revision)
     assert validate_contribution(record, CITIES) is record
 
 
@@ -31,6 +32,7 @@ def test_a_valid_record_passes():
         ({"revision": -3}, "revision", ">= 1", "INVALID_FIELD"),
         ({"revision": True}, "revision", "integer", "INVALID_FIELD"),
         ({"revision": "2"}, "revision", "integer", "INVALID_FIELD"),
+        ({"revision": 2**31}, "revision", "integer", "INVALID_FIELD"),  # Avro int: the record could not be encoded
         ({"status": "CANCELLED"}, "status", "ACTIVE, REVERSED", "INVALID_FIELD"),
         ({"resident_id": BAD_CHECK}, "resident_id", "check character", "INVALID_FIELD"),
         ({"resident_id": "44030119650101001"}, "resident_id", "18 characters", "INVALID_FIELD"),
