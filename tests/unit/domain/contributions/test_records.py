@@ -140,6 +140,16 @@ def test_the_month_of_recorded_at_is_exact_across_boundaries_in_any_order():
         assert _month_of(millis) == f"{moment.year:04d}-{moment.month:02d}", millis
 
 
+@pytest.mark.parametrize("years", [-1, 1], ids=["a-year-earlier", "a-year-later"])
+def test_a_month_asked_after_the_same_month_of_another_year_is_its_own(years):
+    """The kept span is in epoch milliseconds: it must not match the same month of a neighbouring year."""
+    validate_contribution(rec(month="2024-12", recorded_at=RECORDED_AT), CITIES)  # keeps January 2025
+    other = RECORDED_AT + years * 366 * 24 * 3600 * 1000  # January 2024 or January 2026, mid-month
+    validate_contribution(rec(month=f"{2025 + years}-01", recorded_at=other), CITIES)
+    with pytest.raises(ValidationError, match="recorded_at"):
+        validate_contribution(rec(month=f"{2025 + years}-02", recorded_at=other), CITIES)
+
+
 def test_an_amount_seen_valid_does_not_make_a_bad_one_pass():
     good = rec(base="8000.00")
     validate_contribution(good, CITIES)
