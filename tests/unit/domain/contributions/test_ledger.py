@@ -109,6 +109,15 @@ def test_month_precedence(winner, loser):
         assert summary.refunds == (Refund(loser.city, loser.record_id, loser.month, loser.employee_amount),)
 
 
+def test_reversing_the_retained_of_three_retains_the_next_in_order():
+    first, second, third = (rec(city="440300", base="10000.00"), rec(city="442000", base="9000.00"),
+                            rec(city="441900", base="8000.00"))
+    ledger, _ = ledger_of(first, second, third, dataclasses.replace(first, revision=2, status="REVERSED"))
+    summary = ledger.summary("PENSION")
+    assert (summary.months_by_city, summary.last_city) == ({"442000": 1}, "442000")
+    assert summary.refunds == (Refund("441900", third.record_id, third.month, third.employee_amount),)
+
+
 def test_summary_fields():
     records = [
         *run("440300", "2010-01", 12, employee="800.00"),

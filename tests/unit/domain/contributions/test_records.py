@@ -17,8 +17,9 @@ BAD_CHECK = P[:17] + ("0" if P[17] != "0" else "1")
 JAN_2025_START = int(dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc).timestamp() * 1000)
 
 
-def test_a_valid_record_passes():
-    record = rec()
+@pytest.mark.parametrize("revision", [1, 2**31 - 1], ids=["first", "largest-avro-int"])
+def test_a_valid_record_passes(revision):
+    record = rec(revision=revision)
     assert validate_contribution(record, CITIES) is record
 
 
@@ -33,6 +34,7 @@ def test_a_valid_record_passes():
         ({"revision": -3}, "revision", ">= 1", "INVALID_FIELD"),
         ({"revision": True}, "revision", "integer", "INVALID_FIELD"),
         ({"revision": "2"}, "revision", "integer", "INVALID_FIELD"),
+        ({"revision": 2**31}, "revision", "integer", "INVALID_FIELD"),  # Avro int: the record could not be encoded
         ({"status": "CANCELLED"}, "status", "ACTIVE, REVERSED", "INVALID_FIELD"),
         ({"resident_id": BAD_CHECK}, "resident_id", "check character", "INVALID_FIELD"),
         ({"resident_id": "44030119650101001"}, "resident_id", "18 characters", "INVALID_FIELD"),
@@ -145,6 +147,16 @@ def test_the_month_of_recorded_at_is_exact_across_boundaries_in_any_order():
     for millis in asked * 2:
         moment = dt.datetime.fromtimestamp(millis / 1000, tz=dt.timezone.utc)
         assert _month_of(millis) == f"{moment.year:04d}-{moment.month:02d}", millis
+
+
+@pytest.mark.parametrize("years", [-1, 1], ids=["a-year-earlier", "a-year-later"])
+def test_a_month_asked_after_the_same_month_of_another_year_is_its_own(years):
+    """The kept span is in epoch milliseconds: it must not match the same month of a neighbouring year."""
+    validate_contribution(rec(month="2024-12", recorded_at=RECORDED_AT), CITIES)  # keeps January 2025
+    other = RECORDED_AT + years * 366 * 24 * 3600 * 1000  # January 2024 or January 2026, mid-month
+    validate_contribution(rec(month=f"{2025 + years}-01", recorded_at=other), CITIES)
+    with pytest.raises(ValidationError, match="recorded_at"):
+        validate_contribution(rec(month=f"{2025 + years}-02", recorded_at=other), CITIES)
 
 
 def test_an_amount_seen_valid_does_not_make_a_bad_one_pass():

@@ -28,6 +28,9 @@ def statement_for(records, city="442000", hukou="440300", policies=None, revisio
                      "440300", "310000", id="3-latest-other-city-first"),
         pytest.param(run("441900", "1991-01", 130) + run("310000", "2001-01", 100) + run("442000", "2016-01", 10),
                      "440300", "441900", id="3-an-earlier-city-when-the-latest-has-too-few"),
+        pytest.param(run("441900", "1991-01", 130) + run("310000", "2002-01", 125) + run("441900", "2015-01", 1)
+                     + run("442000", "2016-01", 10),
+                     "440300", "441900", id="3-latest-by-its-last-month-not-its-first"),
         pytest.param(run("440300", "1991-01", 130) + run("310000", "2001-01", 125) + run("442000", "2016-01", 10),
                      "440300", "310000", id="3-hukou-gets-no-preference"),
         pytest.param(run("441900", "1991-01", 119) + run("442000", "2001-01", 119), "440300", "440300",

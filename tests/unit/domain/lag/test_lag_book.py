@@ -36,13 +36,28 @@ def test_roll_up_takes_worst_partition(statuses, group_status, reason_part):
 def test_roll_up_figures_and_worst_by_seconds():
     report = roll_up(
         "g",
-        [part(1, PartitionStatus.STALL, lag=5, seconds=3.0), part(0, PartitionStatus.STOP, lag=7, seconds=9.0)],
+        # the worst by seconds has fewer messages: the seconds decide, not the messages
+        [part(1, PartitionStatus.STALL, lag=7, seconds=3.0), part(0, PartitionStatus.STOP, lag=5, seconds=9.0)],
     )
     assert report.lag_messages == 12
     assert report.lag_seconds == 9.0
     assert [p.partition for p in report.partitions] == [0, 1]
     assert report.reason.startswith("t[0] STOP")
     assert report.worst_partition_status is PartitionStatus.STOP
+
+
+@pytest.mark.parametrize(
+    ("statuses", "lag", "worst", "reason"),
+    [
+        pytest.param([], 10, "OK", "no committed offsets", id="empty"),
+        pytest.param(["OK", "WARN", "OK"], 10, "WARN", "t[1] WARN", id="warn-among-ok"),
+        pytest.param(["OK", "OK"], 0, "OK", "caught up", id="all-caught-up"),
+    ],
+)
+def test_roll_up_keeps_the_worst_partition_status(statuses, lag, worst, reason):
+    report = roll_up("g", [part(i, PartitionStatus(s), lag=lag) for i, s in enumerate(statuses)])
+    assert report.worst_partition_status is PartitionStatus(worst)
+    assert reason in report.reason
 
 
 def feed(book, rounds):
@@ -112,6 +127,22 @@ def test_history_is_bounded_per_group():
     assert book.report().group("g").history == history
 
 
+def test_history_has_one_point_per_time_with_the_latest_figures():
+    book = LagBook(window=3)
+    book.record([sample("g", 0, 0, 10, 1_000)])
+    book.record([sample("g", 0, 0, 20, 2_000), sample("g", 1, 0, 5, 1_500)])  # one round, read at two times
+    book.record([sample("g", 0, 0, 30, 2_000)], complete=False)  # again at 2 s: replaces that point
+    assert [(p.at_ms, p.lag_messages) for p in book.history("g")] == [(1_000, 10), (2_000, 35)]
+
+
+def test_history_point_takes_the_worst_seconds():
+    # both ends grow 0 -> 100 over 10 s; partition 0 is still at offset 0 (10 s behind), partition 1 at 50 (5 s)
+    book = LagBook(window=3)
+    feed(book, [[sample("g", 0, 0, 0, 0), sample("g", 1, 0, 0, 0)],
+                [sample("g", 0, 0, 100, 10_000), sample("g", 1, 50, 100, 10_000)]])
+    assert book.history("g")[-1].lag_seconds == pytest.approx(10.0)
+
+
 def test_complete_round_forgets_missing_partitions_and_groups():
     book = LagBook(window=3)
     book.record([sample("a", 0, 0, 10, 0), sample("a", 1, 0, 10, 0), sample("b", 0, 0, 10, 0)])
@@ -127,6 +158,7 @@ def test_partial_round_keeps_the_rest():
     book.record([sample("a", 0, 0, 10, 0), sample("b", 0, 0, 10, 0)])
     book.record([sample("a", 0, 0, 10, 1_000)], complete=False)
     assert [g.group for g in book.report().groups] == ["a", "b"]
+    assert book.report().at_ms == 1_000  # the latest sample's time, b's is older
 
 
 @pytest.mark.parametrize("unread", [{"unread_topics": {"gone"}}, {"unread_groups": {"b"}}], ids=["topic", "group"])

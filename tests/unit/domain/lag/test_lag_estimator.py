@@ -24,6 +24,8 @@ STEADY = ((100, 0), (200, 10_000), (300, 20_000))  # 10 messages a second
         pytest.param(STEADY, 50, 20_000, 25.0, id="beyond-oldest-extrapolated-with-earliest-rate"),
         pytest.param(((100, 0), (100, 30_000), (400, 40_000)), 100, 40_000, 10.0, id="flat-run-matches-its-last-time"),
         pytest.param(((100, 0), (100, 30_000), (400, 40_000)), 0, 40_000, 43.333, id="beyond-oldest-skips-flat-segment"),
+        pytest.param(((100, 0), (200, 10_000), (200, 20_000), (200, 30_000)), 150, 30_000, 25.0,
+                     id="flat-run-after-growth-keeps-its-first-point"),
         pytest.param(((100, 0), (100, 30_000)), 40, 30_000, 30.0, id="only-flat-oldest-time-is-lower-bound"),
         pytest.param(((100, 0),), 40, 0, None, id="single-point-too-few"),
         pytest.param(((100, 0),), 100, 5_000, 0.0, id="single-point-caught-up"),
@@ -49,14 +51,16 @@ def test_table_is_bounded_and_drops_oldest():
     assert t.points[0].offset == 950
 
 
-def test_end_offset_going_back_clears_table():
-    t = table((100, 0), (200, 1_000), (5, 2_000))
-    assert [tuple(p) for p in t.points] == [(5, 2_000)]
+@pytest.mark.parametrize("back", [(5, 2_000), (150, 2_000)], ids=["below-the-table", "below-the-latest-only"])
+def test_end_offset_going_back_clears_table(back):
+    t = table((100, 0), (200, 1_000), back)
+    assert [tuple(p) for p in t.points] == [back]
 
 
 def test_table_needs_two_points_of_room():
     with pytest.raises(ValueError):
         EndOffsetTable(1)
+    assert table(*STEADY, size=2).lag_seconds(250, 20_000) == pytest.approx(5.0)
 
 
 def test_lag_never_negative_when_now_precedes_table():
