@@ -1,6 +1,7 @@
 """The one command line: `citybus ...`. Each service contributes its own sub-commands."""
 from __future__ import annotations
 
+import logging
 import sys
 from typing import NoReturn
 
@@ -47,6 +48,9 @@ app.command("migrate")(migrate_command)
 
 
 def main() -> None:
+    # a one-shot command configures no logging: aiokafka's errors went to stderr through
+    # logging's last resort, a second line above ours (the services' own handlers still get them)
+    logging.getLogger("aiokafka").addHandler(logging.NullHandler())
     try:
         app(standalone_mode=True)
     except CitybusError as exc:  # an operator's error: one clear line, no traceback
@@ -57,7 +61,8 @@ def main() -> None:
 
 
 def _fail(message: str) -> NoReturn:
-    Console(stderr=True).print(f"[red]error:[/] {message}", highlight=False)
+    # soft_wrap: one line however long, also where stderr is a log file (rich wraps at 80 there)
+    Console(stderr=True).print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
     sys.exit(2)
 
 

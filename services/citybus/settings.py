@@ -26,7 +26,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "CITYBUS_KAFKA_BOOTSTRAP_SERVERS"),
         description="host:port[,host:port]; unset means the local jar broker (`citybus kafka up`).",
     )
-    data_dir: Path = Field(default=REPO_ROOT / ".citybus", description="state: Faust tables, local broker")
+    data_dir: Path = Field(default=REPO_ROOT / ".citybus", description="state: the services' RocksDB stores, the local broker")
     schemas_dir: Path = Field(default=REPO_ROOT / "schemas")
     topics_dir: Path = Field(default=REPO_ROOT / "topics")
     kafka_lib_dir: Path = Field(default=REPO_ROOT / "deploy" / "kafka" / "target" / "lib")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import json
+import os
+import subprocess
 import socket
 import sys
 from collections.abc import Iterator
@@ -86,3 +88,14 @@ def test_a_bad_setting_is_one_error_naming_its_variable(env, capsys, variable, v
 def test_a_broker_list_as_the_clients_take_it_is_accepted(env, value) -> None:  # noqa: ANN001
     env.setenv("KAFKA_BOOTSTRAP_SERVERS", value)
     assert settings().kafka_bootstrap_servers == value
+
+
+def test_no_broker_is_one_line_on_stderr_of_the_real_command(tmp_path) -> None:  # noqa: ANN001
+    """As a service manager or a log file gets it (stderr no terminal): rich wrapped the message
+    at 80 columns into four lines, and aiokafka's own 'Unable connect' came before it."""
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": nowhere(), "CITYBUS_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "citybus", "topics", "apply"], capture_output=True, text=True,
+                          env=env, timeout=60, check=False)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [done.stderr.strip()], done.stderr
+    assert done.stderr.startswith("error: cannot reach Kafka at ") and "KAFKA_BOOTSTRAP_SERVERS" in done.stderr

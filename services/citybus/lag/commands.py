@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.live import Live
 
 from citybus.catalog import Catalog, default_catalog
-from citybus.domain.lag import LagBook, LagReport, PartitionSample
+from citybus.domain.lag import LagBook, LagReport, PartitionSample, worst_lag_seconds
 from citybus.errors import BrokerError
 from citybus.kafka.bootstrap import resolve_bootstrap
 from citybus.lag.collector import LagCollector
@@ -55,8 +55,7 @@ def without_lower_bounds(
     for group in report.groups:
         partitions = tuple(replace(p, lag_seconds=None) if (group.group, p.topic, p.partition) in flat else p
                            for p in group.partitions)
-        known = [p.lag_seconds for p in partitions if p.lag_seconds is not None]
-        groups.append(replace(group, partitions=partitions, lag_seconds=max(known) if known else None))
+        groups.append(replace(group, partitions=partitions, lag_seconds=worst_lag_seconds(partitions)))
     return replace(report, groups=tuple(groups)), len(flat)
 
 

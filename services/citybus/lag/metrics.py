@@ -14,7 +14,7 @@ All are gauges:
 | `citybus_group_status` | group | OK 0, WARN 1, ERR 2 |
 | `citybus_group_status_info` | group, status | 1 for the group's current status (OK, WARN, ERR) |
 | `citybus_group_lag_messages` | group | sum over the group's partitions |
-| `citybus_group_lag_seconds` | group | worst partition's lag in seconds; absent while unknown |
+| `citybus_group_lag_seconds` | group | worst partition's lag in seconds; absent while any lagging partition's is unknown |
 | `citybus_group_service_level_seconds` | group | the group's `max_lag_seconds`, when it has one |
 | `citybus_lag_sampled_timestamp_seconds` | | when the latest sample was taken (Unix time) |
 """

@@ -20,6 +20,7 @@ from pathlib import Path
 from citybus.bus import DEADLETTER_TOPIC, default_intake
 from citybus.catalog import Catalog, TopicSpec, default_catalog
 from citybus.domain.migration import SagaPolicy, step_key
+from citybus.errors import ConfigurationError
 from citybus.kafka.bootstrap import resolve_bootstrap
 from citybus.kafka.topics import ensure_topics_when_reachable
 from citybus.migration.orchestrator import Orchestrator, now_ms
@@ -54,11 +55,16 @@ MAX_RECORDS = 2000
 
 
 def policy_from_settings() -> SagaPolicy:
+    """The saga policy of the settings; a bad CITYBUS_STEP_DAYS is an error naming the variable
+    (the policy's own message named `step_days`, which no operator sets)."""
     conf = settings()
     day = None if conf.working_day is None else max(1, round(conf.working_day * 1000))
-    step_days = {step_key(key): days for key, days in conf.step_days.items()}  # "SCOPE.STEP" keys
-    return SagaPolicy(max_attempts=conf.max_attempts, working_day_ms=day, step_days=step_days,
-                      known_cities=frozenset(default_catalog().city_codes))
+    try:
+        step_days = {step_key(key): days for key, days in conf.step_days.items()}  # "SCOPE.STEP" keys
+        return SagaPolicy(max_attempts=conf.max_attempts, working_day_ms=day, step_days=step_days,
+                          known_cities=frozenset(default_catalog().city_codes))
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"CITYBUS_STEP_DAYS: {str(exc).removeprefix('step_days: ')}") from None
 
 
 def timer_interval(policy: SagaPolicy) -> float:

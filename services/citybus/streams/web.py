@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from citybus.errors import ConfigurationError
 from citybus.streams.runtime import tune_gc
 from citybus.streams.worker import StateWorker
 
@@ -36,9 +37,16 @@ class WorkerWeb:
         self._client: aiohttp.ClientSession | None = None
 
     async def start(self, host: str, port: int) -> None:
+        """Listen on host:port; a port already taken is a ConfigurationError (one line, exit 2),
+        not the bind's traceback."""
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
+        try:
+            await web.TCPSite(self._runner, host, port).start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            raise ConfigurationError(f"cannot listen on {host}:{port} ({exc.strerror or exc}): "
+                                     "is another process on that --web-port?") from None
         self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
 
     async def stop(self) -> None:

@@ -6,7 +6,7 @@ Pure: no Kafka, no clock. The collector in `citybus.lag` feeds `LagBook.record` 
 from citybus.domain.lag.book import LagBook, PartitionKey
 from citybus.domain.lag.estimator import EndOffsetPoint, EndOffsetTable
 from citybus.domain.lag.evaluator import DEFAULT_WINDOW, Verdict, evaluate_partition
-from citybus.domain.lag.report import GroupReport, LagPoint, LagReport, PartitionReport, roll_up
+from citybus.domain.lag.report import GroupReport, LagPoint, LagReport, PartitionReport, roll_up, worst_lag_seconds
 from citybus.domain.lag.sample import GroupStatus, PartitionSample, PartitionStatus
 
 __all__ = [
@@ -25,4 +25,5 @@ __all__ = [
     "Verdict",
     "evaluate_partition",
     "roll_up",
+    "worst_lag_seconds",
 ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from citybus.domain.lag.estimator import EndOffsetTable
 from citybus.domain.lag.evaluator import DEFAULT_WINDOW, evaluate_partition
-from citybus.domain.lag.report import GroupReport, LagPoint, LagReport, PartitionReport, roll_up
+from citybus.domain.lag.report import GroupReport, LagPoint, LagReport, PartitionReport, roll_up, worst_lag_seconds
 from citybus.domain.lag.sample import PartitionSample
 
 __all__ = ["LagBook", "PartitionKey"]
@@ -119,8 +119,7 @@ class LagBook:
 
     def _append_history(self, group: str, at_ms: int) -> None:
         partitions = self._partitions(group)
-        seconds = [p.lag_seconds for p in partitions if p.lag_seconds is not None]
-        point = LagPoint(at_ms, sum(p.lag_messages for p in partitions), max(seconds) if seconds else None)
+        point = LagPoint(at_ms, sum(p.lag_messages for p in partitions), worst_lag_seconds(partitions))
         history = self._groups[group].history
         if history and history[-1].at_ms >= at_ms:
             history[-1] = point

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from citybus.domain.lag.sample import GroupStatus, PartitionStatus
 
-__all__ = ["LagPoint", "PartitionReport", "GroupReport", "LagReport", "roll_up"]
+__all__ = ["LagPoint", "PartitionReport", "GroupReport", "LagReport", "roll_up", "worst_lag_seconds"]
 
 
 class LagPoint(NamedTuple):
@@ -61,6 +61,21 @@ class LagReport:
         raise KeyError(name)
 
 
+def worst_lag_seconds(partitions: Iterable[PartitionReport]) -> float | None:
+    """The worst partition's lag in time; unknown (None) while a lagging partition's is unknown.
+    The worst of the known ones alone said 0.0 for a group thousands of messages behind whose
+    lagging partitions had one end-offset point so far (and the caught-up ones 0)."""
+    worst = 0.0
+    known = False
+    for p in partitions:
+        if p.lag_seconds is None:
+            if p.lag_messages > 0:
+                return None
+            continue
+        worst, known = max(worst, p.lag_seconds), True
+    return worst if known else None
+
+
 def roll_up(
     group: str,
     partitions: Iterable[PartitionReport],
@@ -71,7 +86,6 @@ def roll_up(
 ) -> GroupReport:
     """A group takes its worst partition's status; STALL, STOP and REWIND show as ERR."""
     ordered = tuple(sorted(partitions, key=lambda p: (p.topic, p.partition)))
-    seconds = [p.lag_seconds for p in ordered if p.lag_seconds is not None]
     worst = max(
         ordered,
         key=lambda p: (p.status.severity, p.lag_seconds or 0.0, p.lag_messages),
@@ -95,7 +109,7 @@ def roll_up(
         status=status,
         reason=reason,
         lag_messages=sum(p.lag_messages for p in ordered),
-        lag_seconds=max(seconds) if seconds else None,
+        lag_seconds=worst_lag_seconds(ordered),
         max_lag_seconds=max_lag_seconds,
         active=active,
         partitions=ordered,

@@ -190,3 +190,20 @@ def test_empty_book_reports_nothing():
 def test_window_must_hold_two_samples():
     with pytest.raises(ValueError):
         LagBook(window=1)
+
+
+def test_group_lag_in_time_is_unknown_while_a_lagging_partition_is():
+    """The worst of the known partitions alone made a group thousands of messages behind 0.0 s
+    (its caught-up partitions), so an alert on citybus_group_lag_seconds stayed quiet."""
+    caught_up = part(0, PartitionStatus.OK, lag=0, seconds=0.0)
+    report = roll_up("g", [caught_up, part(1, PartitionStatus.OK, lag=5000, seconds=None)])
+    assert report.lag_messages == 5000 and report.lag_seconds is None
+    assert roll_up("g", [caught_up, part(1, PartitionStatus.OK, lag=0, seconds=None)]).lag_seconds == 0.0
+
+
+def test_book_group_lag_in_time_is_unknown_after_one_round_of_a_lagging_partition():
+    book = LagBook(window=3)
+    book.record([sample("g", 0, 100, 100, 0), sample("g", 1, 0, 5000, 0)])  # one end-offset point each
+    group = book.report().group("g")
+    assert group.lag_messages == 5000 and group.lag_seconds is None
+    assert group.history[-1].lag_seconds is None
