@@ -26,8 +26,10 @@ whose id is claimed for another subject goes to the dead letters as `MIGRATION_I
 Deadlines live in the saga values; `DeadlineIndex` (in memory, rebuilt from the stores whenever
 the partitions that tick change) tells `tick` which subjects are due, and `tick` feeds their
 expiries to the saga under the worker's lock. A deadline is not an input that a restart replays,
-so its decision is kept before it is acted on: the statuses are acknowledged, the state
-changelogged and stored, and only then the commands sent (`Batch.send_after`); and the worker
+so its decision is kept before it is acted on: the state is changelogged and stored, and only
+then its commands and statuses sent (`Batch.send_after`). A lost command is sent again at its
+deadline; a lost status is named in the state (`unannounced`) until a later tick clears it, and
+sent again from there when the worker rebuilds its deadlines after a restart; and the worker
 ticks a partition only once it has re-read every input already there when it was assigned, so an
 event whose commands went out before a crash is decided again before its deadline can be.
 """
@@ -45,9 +47,10 @@ from citybus.domain.ids import validate_enterprise_id, validate_resident_id
 from citybus.domain.migration import (
     HOUSEHOLD_MOVE_REQUESTER,
     MigrationRequested,
+    PublishStatus,
     SagaPolicy,
     SagaState,
-    SendCommand,
+    status_of,
 )
 from citybus.errors import ValidationError
 from citybus.migration.deadlines import DeadlineIndex
@@ -113,6 +116,7 @@ class Orchestrator:
         # migration_id -> subject_id claimed by this batch and the previous one (maybe not stored yet)
         self._claims: dict[str, str] = {}
         self._last_claims: dict[str, str] = {}
+        self._announced: dict[bytes, int] = {}  # subject key -> partition: statuses a tick sent, to unmark
         self.pending: dict[str, int] = {}  # migration_id -> when POSTed here, for PENDING_MS
         self._now = 0  # the bus's clock when the batch being decided was taken
         self.events = self.rejected = self.commands = self.ticks = 0
@@ -122,6 +126,7 @@ class Orchestrator:
         self._subjects.clear()
         self._claims.clear()
         self._last_claims.clear()
+        self._announced.clear()
         self.deadlines.forget()
 
     async def process(self, records: Sequence[ConsumerRecord], stores: Stores, send: Send) -> Batch:
@@ -153,8 +158,9 @@ class Orchestrator:
     async def tick(self, ready: frozenset[int], stores: Stores, send: Send) -> Batch:
         """Fire every deadline due now on the partitions this worker owns."""
         batch = Batch()
+        self._clear_announced(ready, stores, batch)
         if self.deadlines.stale or ready != self._ticking:
-            self.deadlines.rebuild(self._deadlines_in(ready, stores))
+            self.deadlines.rebuild(self._deadlines_in(ready, stores, batch))
             self._ticking = ready
         now = self.clock()
         for subject_id, partition in self.deadlines.due(now):
@@ -165,13 +171,36 @@ class Orchestrator:
             outcome = subject.on_tick(now, self.policy)
             self.ticks += 1
             if outcome.changed:
-                self._subjects[key] = outcome.subject
-                batch.put(partition, SAGAS + key, outcome.subject.to_bytes())
-                self.deadlines.track(subject_id, partition, outcome.subject.next_deadline())
+                kept = self._unannounced(key, partition, outcome)
+                self._subjects[key] = kept
+                batch.put(partition, SAGAS + key, kept.to_bytes())
+                self.deadlines.track(subject_id, partition, kept.next_deadline())
             await self._send_outcome(outcome, send, after=batch)
         if now - min(self.pending.values(), default=now) > PENDING_MS:
             self.pending = {m: at for m, at in self.pending.items() if now - at < PENDING_MS}
         return batch
+
+    def _unannounced(self, key: bytes, partition: int, outcome: Outcome) -> SubjectSagas:
+        """The subject to keep for a deadline's decision: its status goes out only after the state
+        (a status sent before, then lost with the state in a crash, was a decision the restarted
+        worker could make otherwise: FAILED on the bus, then COMPLETED), so the state names it
+        as unannounced until a later tick, once it is on the broker, clears the mark."""
+        statuses = {c.migration_id for c in outcome.commands if isinstance(c, PublishStatus)}
+        if not statuses:
+            return outcome.subject
+        self._announced[key] = partition
+        return replace(outcome.subject, unannounced=tuple(sorted({*outcome.subject.unannounced, *statuses})))
+
+    def _clear_announced(self, ready: frozenset[int], stores: Stores, batch: Batch) -> None:
+        """Unmark the statuses the previous ticks sent (on the broker: their batch has settled)."""
+        announced, self._announced = self._announced, {}
+        for key, partition in announced.items():
+            if partition not in ready:
+                continue  # its new owner announces them again
+            subject = self._load(key, key.decode(), partition, stores)
+            if subject.unannounced:
+                self._subjects[key] = replace(subject, unannounced=())
+                batch.put(partition, SAGAS + key, self._subjects[key].to_bytes())
 
     # ---- one event ---------------------------------------------------------------------------
     async def _event(self, record: ConsumerRecord, stores: Stores, send: Send, sink: DeadLetterSink,
@@ -258,11 +287,11 @@ class Orchestrator:
         await sink.reject(Rejection.of_record(record, code, reason))
 
     async def _send_outcome(self, outcome: Outcome, send: Send, after: Batch | None = None) -> None:
-        """Send what the saga decided; with `after`, its commands to cities only once the state is kept."""
+        """Send what the saga decided; with `after`, only once the state is kept."""
         for command in outcome.commands:
             topic, key, value, headers = outbound(command)
             partition = partition_of(key, self.partitions)  # remembered there
-            if after is not None and isinstance(command, SendCommand):
+            if after is not None:
                 after.send_after(topic, key, value, headers, partition)
             else:
                 await send(topic, key, value, headers, partition)
@@ -277,8 +306,8 @@ class Orchestrator:
         self._subjects[key] = subject
         return subject
 
-    @staticmethod
-    def _deadlines_in(ready: frozenset[int], stores: Stores) -> list[tuple[str, int, int | None]]:
+    def _deadlines_in(self, ready: frozenset[int], stores: Stores, batch: Batch) -> list[tuple[str, int, int | None]]:
+        """Every stored deadline; the statuses a crash may have lost (still unannounced) are sent again."""
         entries = []
         for partition in ready:
             store = stores[partition]
@@ -287,7 +316,17 @@ class Orchestrator:
                 if raw is not None:
                     subject = SubjectSagas.from_bytes(raw)
                     entries.append((subject.subject_id, partition, subject.next_deadline()))
+                    self._announce_again(key[len(SAGAS):], partition, subject, batch)
         return entries
+
+    def _announce_again(self, key: bytes, partition: int, subject: SubjectSagas, batch: Batch) -> None:
+        for migration_id in subject.unannounced:
+            saga = subject.sagas.get(migration_id)
+            if saga is not None:
+                topic, out_key, value, headers = outbound(status_of(saga))
+                batch.send_after(topic, out_key, value, headers, partition_of(out_key, self.partitions))
+        if subject.unannounced:
+            self._announced[key] = partition
 
     # ---- for HTTP ----------------------------------------------------------------------------
     @staticmethod

@@ -41,6 +41,9 @@ class SubjectSagas:
     partition: int = 0  # where the value lives, so the timer can tick the right partition
     held: dict[str, str] = field(default_factory=dict)
     sagas: dict[str, SagaState] = field(default_factory=dict)
+    # sagas whose status a deadline changed, kept before that status is sent: announced again
+    # after a restart (the send may have been lost), cleared once it is on the broker
+    unannounced: tuple[str, ...] = ()
 
     def next_deadline(self) -> int | None:
         pending = [d[0] for s in self.sagas.values() if (d := s.next_deadline()) is not None]
@@ -86,16 +89,20 @@ class SubjectSagas:
         return Outcome(replace(self, held=held, sagas=sagas), list(commands), [state])
 
     def to_bytes(self) -> bytes:
-        return json.dumps({
+        data: dict[str, Any] = {
             "subject_id": self.subject_id, "partition": self.partition, "held": self.held,
             "sagas": {mid: state.to_dict() for mid, state in self.sagas.items()},
-        }, separators=(",", ":")).encode()
+        }
+        if self.unannounced:
+            data["unannounced"] = list(self.unannounced)
+        return json.dumps(data, separators=(",", ":")).encode()
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> SubjectSagas:
         data: dict[str, Any] = json.loads(raw)
         return cls(data["subject_id"], data["partition"], dict(data["held"]),
-                   {mid: SagaState.from_dict(s) for mid, s in data["sagas"].items()})
+                   {mid: SagaState.from_dict(s) for mid, s in data["sagas"].items()},
+                   tuple(data.get("unannounced", ())))
 
     @classmethod
     def load(cls, raw: bytes | None, subject_id: str, partition: int) -> SubjectSagas:

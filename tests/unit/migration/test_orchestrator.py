@@ -1,6 +1,7 @@
-"""The orchestrator in-process, on real stores: a deadline's commands are filed to go out after
-its state is kept (`Batch.send_after`) while its status changes go out with the tick; a household
-move read late counts its deadlines from when the bus read it."""
+"""The orchestrator in-process, on real stores: a deadline's commands and status changes are filed
+to go out after its state is kept (`Batch.send_after`), the status sent again after a restart
+until a later tick has seen it out; a household move read late counts its deadlines from when
+the bus read it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,7 +22,10 @@ from citybus.streams.store import Stores
 from citybus.streams.batch import partition_of
 
 
-async def test_a_deadline_files_its_commands_after_the_state_and_sends_its_status(tmp_path: Path) -> None:
+async def test_a_deadline_files_its_commands_and_its_status_after_the_state(tmp_path: Path) -> None:
+    """A status sent before the state was kept, then lost with it in a crash, showed a decision
+    the restarted worker could make otherwise (found by the chaos audit: FAILED on the bus, then
+    a late reply replayed first, IN_PROGRESS and PARTIAL)."""
     request = MigrationRequested("m-1", "PERSON", PERSON, "440300", "442000", ("PENSION",), 1_000, "test")
     subject = SubjectSagas(PERSON, 0).on_request(request, POLICY).subject  # PRECHECK sent, due at 2,500
     stores = Stores(tmp_path)
@@ -40,11 +44,45 @@ async def test_a_deadline_files_its_commands_after_the_state_and_sends_its_statu
         _, command = decode(first.after[0][2])
         assert (command["step"], command["attempt"]) == ("PRECHECK", 2)
         assert first.state[0][SAGAS + PERSON.encode()]  # the decision, changelogged before the command
+        stores[0].write(first.state[0], None)
 
-        now[0] = 20_000  # attempt 2 expired too: the scope fails, which the status shows
+        now[0] = 20_000  # attempt 2 expired too: the scope fails, which the status shows once kept
         second = await orchestrator.tick(frozenset({0}), stores, send)
-        assert second.after == []
-        assert [decode(value)[1]["status"] for topic, _, value, *_ in sent] == ["FAILED"]
+        assert sent == []
+        assert [decode(value)[1]["status"] for topic, _, value, *_ in second.after] == ["FAILED"]
+        kept = SubjectSagas.from_bytes(second.state[0][SAGAS + PERSON.encode()])
+        assert kept.unannounced == ("m-1",)  # until it is on the broker
+        stores[0].write(second.state[0], None)
+
+        third = await orchestrator.tick(frozenset({0}), stores, send)  # the second settled: unmarked
+        assert third.after == []
+        assert SubjectSagas.from_bytes(third.state[0][SAGAS + PERSON.encode()]).unannounced == ()
+    finally:
+        stores.close_all()
+
+
+async def test_a_status_a_crash_may_have_lost_is_sent_again_after_the_restart(tmp_path: Path) -> None:
+    request = MigrationRequested("m-1", "PERSON", PERSON, "440300", "442000", ("PENSION",), 1_000, "test")
+    subject = SubjectSagas(PERSON, 0).on_request(request, POLICY).subject
+    stores = Stores(tmp_path)
+    stores.open(0).write({SAGAS + PERSON.encode(): subject.to_bytes()}, None)
+    clock = [20_000]
+    before = Orchestrator(intake=default_intake(), policy=POLICY, service="test", clock=lambda: clock[0])
+
+    async def lost(*args) -> None:  # noqa: ANN002
+        raise AssertionError("a tick sends nothing before its state is kept")
+
+    try:
+        clock[0] = 10_000
+        stores[0].write((await before.tick(frozenset({0}), stores, lost)).state[0], None)
+        clock[0] = 20_000
+        failed = await before.tick(frozenset({0}), stores, lost)
+        stores[0].write(failed.state[0], None)  # kept; the process dies before its `after` is sent
+
+        restarted = Orchestrator(intake=default_intake(), policy=POLICY, service="test", clock=lambda: 21_000)
+        again = await restarted.tick(frozenset({0}), stores, lost)
+        assert [(topic, decode(value)[1]["status"]) for topic, _, value, *_ in again.after] == [
+            ("bus.migration.status", "FAILED")]
     finally:
         stores.close_all()
 
