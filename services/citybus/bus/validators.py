@@ -10,6 +10,7 @@ from citybus.codec.mapping import (
 from citybus.codec.mapping.time import millis
 from citybus.domain.contributions import check_contribution, validate_contribution, validate_retirement_request
 from citybus.domain.ids import validate_city_code, validate_resident_id
+from citybus.domain.migration.validation import MAX_ID_BYTES, MAX_PACKAGE_BYTES, MAX_REASON_BYTES, check_size
 from citybus.errors import ValidationError
 
 __all__ = ["VALIDATORS", "PUBLISH_CHECKS"]
@@ -39,6 +40,7 @@ def _non_empty(record: dict[str, Any], field: str) -> None:
 
 def _household_move(record: dict[str, Any], catalog: Catalog) -> Any:
     _non_empty(record, "move_id")
+    check_size("move_id", record["move_id"], MAX_ID_BYTES - len("move-"))  # its migration's id: "move-" + move_id
     validate_resident_id(record["resident_id"])
     validate_city_code(record["from_city"], catalog.city_codes, field="from_city")
     validate_city_code(record["to_city"], catalog.city_codes, field="to_city")
@@ -51,11 +53,16 @@ def _reply(record: dict[str, Any], catalog: Catalog) -> Any:
     _non_empty(record, "command_id")
     _non_empty(record, "migration_id")
     validate_city_code(record["city"], catalog.city_codes)
+    check_size("reason", record.get("reason"), MAX_REASON_BYTES)  # kept in the saga, shown in its status
+    check_size("package", record.get("package"), MAX_PACKAGE_BYTES)  # kept, and sent on in TRANSFER_IN
     return reply_from_avro(record)
 
 
 def _request(record: dict[str, Any], catalog: Catalog) -> Any:
-    # field rules of a request end the migration REJECTED (migration.md), not in the dead letters
+    # field rules of a request end the migration REJECTED (migration.md), not in the dead letters;
+    # but an id or a requester too long to keep, or to quote in a status, cannot be kept even so
+    check_size("migration_id", record["migration_id"], MAX_ID_BYTES)
+    check_size("requested_by", record["requested_by"], MAX_ID_BYTES)
     return request_from_avro(record)
 
 

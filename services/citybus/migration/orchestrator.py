@@ -35,6 +35,7 @@ event whose commands went out before a crash is decided again before its deadlin
 """
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -60,12 +61,22 @@ from citybus.streams.origin import ORIGIN_HEADER, origin_of
 from citybus.streams.store import Stores
 from citybus.streams.batch import Batch, Send, partition_of
 
-__all__ = ["Orchestrator", "SAGAS", "INDEX", "MIGRATION_ID_TAKEN", "now_ms", "reply_subject"]
+__all__ = ["Orchestrator", "SAGAS", "INDEX", "MIGRATION_ID_TAKEN", "FORGOTTEN", "Forgotten", "now_ms",
+           "reply_subject"]
 
 SAGAS, INDEX = b"G", b"I"
 MIGRATION_ID_TAKEN = "MIGRATION_ID_TAKEN"  # added by this service: the id is another subject's migration
 PENDING_MS = 30_000  # how long a POSTed id counts as known without its claim in the store
 _CACHE = 50_000  # subjects kept decoded
+
+
+class Forgotten(enum.Enum):
+    """A saga its subject no longer keeps (SUBJECT_BUDGET): unknown, not on its way."""
+
+    FORGOTTEN = "forgotten"
+
+
+FORGOTTEN = Forgotten.FORGOTTEN
 
 
 def now_ms() -> int:
@@ -148,7 +159,7 @@ class Orchestrator:
             self.deadlines.track(subject.subject_id, subject.partition, subject.next_deadline())
             await self._send_outcome(outcome, send)
         for key, partition in touched.items():
-            batch.put(partition, SAGAS + key, self._subjects[key].to_bytes())
+            self._keep(key, partition, self._subjects[key], batch)
         if len(self._subjects) > _CACHE:  # keep what the stores may not have yet
             keep = self._last_touched | touched.keys()
             self._subjects = {k: v for k, v in self._subjects.items() if k in keep}
@@ -171,9 +182,7 @@ class Orchestrator:
             outcome = subject.on_tick(now, self.policy)
             self.ticks += 1
             if outcome.changed:
-                kept = self._unannounced(key, partition, outcome)
-                self._subjects[key] = kept
-                batch.put(partition, SAGAS + key, kept.to_bytes())
+                kept = self._keep(key, partition, self._unannounced(key, partition, outcome), batch)
                 self.deadlines.track(subject_id, partition, kept.next_deadline())
             await self._send_outcome(outcome, send, after=batch)
         if now - min(self.pending.values(), default=now) > PENDING_MS:
@@ -199,8 +208,15 @@ class Orchestrator:
                 continue  # its new owner announces them again
             subject = self._load(key, key.decode(), partition, stores)
             if subject.unannounced:
-                self._subjects[key] = replace(subject, unannounced=())
-                batch.put(partition, SAGAS + key, self._subjects[key].to_bytes())
+                self._keep(key, partition, replace(subject, unannounced=()), batch)
+
+    def _keep(self, key: bytes, partition: int, subject: SubjectSagas, batch: Batch) -> SubjectSagas:
+        """A subject's new value, to the store and changelog with the batch (its oldest finished
+        migrations forgotten past SUBJECT_BUDGET, so that the value always fits in a record)."""
+        kept, raw = subject.fitted()
+        self._subjects[key] = kept
+        batch.put(partition, SAGAS + key, raw)
+        return kept
 
     # ---- one event ---------------------------------------------------------------------------
     async def _event(self, record: ConsumerRecord, stores: Stores, send: Send, sink: DeadLetterSink,
@@ -335,12 +351,15 @@ class Orchestrator:
         return None if raw is None else raw.decode()
 
     @staticmethod
-    def saga(subject_id: str, migration_id: str, stores: Stores, partition: int) -> SagaState | None:
-        """The saga as stored (its commands and statuses are on the broker)."""
+    def saga(subject_id: str, migration_id: str, stores: Stores, partition: int) -> SagaState | None | Forgotten:
+        """The saga as stored (its commands and statuses are on the broker); FORGOTTEN when it is
+        not there and its subject has forgotten finished migrations (else it may be on its way)."""
         raw = stores[partition].get(SAGAS + subject_id.encode())
         if raw is None:
             return None
-        return SubjectSagas.from_bytes(raw).sagas.get(migration_id)
+        subject = SubjectSagas.from_bytes(raw)
+        state = subject.sagas.get(migration_id)
+        return FORGOTTEN if state is None and subject.forgotten else state
 
     def status(self) -> Mapping[str, Any]:
         return {"events": self.events, "rejected": self.rejected, "commands": self.commands, "ticks": self.ticks,

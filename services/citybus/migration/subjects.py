@@ -23,7 +23,12 @@ from citybus.domain.migration import (
     transition,
 )
 
-__all__ = ["SubjectSagas", "Outcome"]
+__all__ = ["SubjectSagas", "Outcome", "SUBJECT_BUDGET"]
+
+# What one subject's value may take before its oldest finished migrations are forgotten: hundreds of
+# migrations, and room below the changelog's 4 MiB records for those in progress (each reply's
+# package and reason are bounded at the intake, migration.validation).
+SUBJECT_BUDGET = 1_048_576
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class SubjectSagas:
     # sagas whose status a deadline changed, kept before that status is sent: announced again
     # after a restart (the send may have been lost), cleared once it is on the broker
     unannounced: tuple[str, ...] = ()
+    forgotten: int = 0  # finished migrations forgotten past SUBJECT_BUDGET (their ids unknown again)
 
     def next_deadline(self) -> int | None:
         pending = [d[0] for s in self.sagas.values() if (d := s.next_deadline()) is not None]
@@ -88,6 +94,25 @@ class SubjectSagas:
         sagas = {**self.sagas, state.migration_id: state}
         return Outcome(replace(self, held=held, sagas=sagas), list(commands), [state])
 
+    def fitted(self, budget: int = SUBJECT_BUDGET) -> tuple[SubjectSagas, bytes]:
+        """This subject and its value; past `budget` bytes, without its oldest finished migrations
+        (by updated_at, then migration_id: every replay forgets the same). A forgotten migration_id
+        is unknown again. Migrations in progress are always kept."""
+        raw = self.to_bytes()
+        excess = len(raw) - budget
+        if excess <= 0:
+            return self, raw
+        forget: set[str] = set()
+        for saga in sorted((s for s in self.sagas.values() if s.final), key=lambda s: (s.updated_at, s.migration_id)):
+            if excess <= 0:
+                break
+            forget.add(saga.migration_id)
+            excess -= len(json.dumps({saga.migration_id: saga.to_dict()}, separators=(",", ":"))) - 1
+        kept = replace(self, sagas={m: s for m, s in self.sagas.items() if m not in forget},
+                       unannounced=tuple(m for m in self.unannounced if m not in forget),
+                       forgotten=self.forgotten + len(forget))
+        return kept, kept.to_bytes()
+
     def to_bytes(self) -> bytes:
         data: dict[str, Any] = {
             "subject_id": self.subject_id, "partition": self.partition, "held": self.held,
@@ -95,6 +120,8 @@ class SubjectSagas:
         }
         if self.unannounced:
             data["unannounced"] = list(self.unannounced)
+        if self.forgotten:
+            data["forgotten"] = self.forgotten
         return json.dumps(data, separators=(",", ":")).encode()
 
     @classmethod
@@ -102,7 +129,7 @@ class SubjectSagas:
         data: dict[str, Any] = json.loads(raw)
         return cls(data["subject_id"], data["partition"], dict(data["held"]),
                    {mid: SagaState.from_dict(s) for mid, s in data["sagas"].items()},
-                   tuple(data.get("unannounced", ())))
+                   tuple(data.get("unannounced", ())), data.get("forgotten", 0))
 
     @classmethod
     def load(cls, raw: bytes | None, subject_id: str, partition: int) -> SubjectSagas:

@@ -20,7 +20,7 @@ from aiokafka.errors import KafkaError
 from citybus.domain.migration import SagaPolicy, saga_json
 from citybus.errors import ValidationError
 from citybus.migration.http_api import accepted_body, error_body, request_from_body
-from citybus.migration.orchestrator import PENDING_MS, Orchestrator, now_ms
+from citybus.migration.orchestrator import FORGOTTEN, PENDING_MS, Orchestrator, now_ms
 from citybus.migration.wire import request_out
 from citybus.streams.web import FORWARDED_HEADER, WorkerWeb, not_ready
 from citybus.streams.worker import StateWorker
@@ -92,6 +92,8 @@ class MigrationWeb(WorkerWeb):
             if partition not in self.worker.ready:
                 return not_ready(partition)
             state = Orchestrator.saga(subject, migration_id, self.worker.stores, partition)
+            if state is FORGOTTEN:  # for the asking worker: unknown, not on its way
+                return web.json_response({"error": f"migration {migration_id} is forgotten"}, status=410)
             if state is None:
                 return web.json_response({"error": f"no migration {migration_id}"}, status=404)
             return web.json_response(saga_json(state))
@@ -128,6 +130,8 @@ class MigrationWeb(WorkerWeb):
         home = self.worker.partition_of(subject.encode())
         if home in self.worker.ready:
             state = Orchestrator.saga(subject, migration_id, self.worker.stores, home)
+            if state is FORGOTTEN:
+                return None
             return saga_json(state) if state is not None else accepted_body(migration_id)
         owner = self.worker.owner_url(home)
         if owner is None or owner == self.worker.config.url:
@@ -138,6 +142,8 @@ class MigrationWeb(WorkerWeb):
                                         headers={FORWARDED_HEADER: self.worker.config.url}) as answer:
                 if answer.status == 404:
                     return accepted_body(migration_id)
+                if answer.status == 410:
+                    return None
                 if answer.status != 200:
                     raise _NotReady(home)
                 return json.loads(await answer.read())

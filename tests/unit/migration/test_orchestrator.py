@@ -16,7 +16,7 @@ from citybus.codec import decode
 from citybus.codec.mapping.household import household_moved_record
 from citybus.domain.migration import MigrationRequested
 from citybus.migration.orchestrator import INDEX, MIGRATION_ID_TAKEN, SAGAS, Orchestrator
-from citybus.migration.subjects import SubjectSagas
+from citybus.migration.subjects import SUBJECT_BUDGET, SubjectSagas
 from citybus.migration.wire import CLAIMED_TOPIC, CLAIMS_TOPIC, request_out
 from citybus.streams.store import Stores
 from citybus.streams.batch import partition_of
@@ -246,5 +246,25 @@ async def test_a_request_stamped_in_the_future_counts_its_deadlines_from_the_bus
         (precheck,) = rig.decoded("city.442000.commands")
         assert round(precheck["deadline"].timestamp() * 1000) == 5_000 + 15 * 100
         assert sagas_of(rig, PERSON)["m-1"].requested_at == 5_000
+    finally:
+        rig.stores.close_all()
+
+
+async def test_a_subject_asked_again_and_again_under_new_ids_keeps_a_value_that_fits(tmp_path: Path) -> None:
+    """A portal retrying a request under a new id each time: each ends REJECTED (CONFLICT) and is
+    kept, so the subject's one value grew by ~740 bytes a request, without end, until the changelog
+    (4 MiB records) refused it and the orchestrator stopped. Past SUBJECT_BUDGET its oldest finished
+    migrations are forgotten; the one in progress stays."""
+    rig = Rig(tmp_path, set(range(6)))
+    count = 1_600
+    try:
+        await rig.process(*(request_record(f"again-{i:04d}", PERSON, offset=i) for i in range(count)))
+        raw = rig.stores[partition_of(PERSON.encode(), 6)].get(SAGAS + PERSON.encode())
+        assert len(raw) <= SUBJECT_BUDGET
+        kept = SubjectSagas.from_bytes(raw)
+        assert kept.held == {"PENSION": "again-0000"} and kept.sagas["again-0000"].status == "IN_PROGRESS"
+        assert f"again-{count - 1:04d}" in kept.sagas and "again-0001" not in kept.sagas
+        statuses = [s["migration_id"] for s in rig.decoded("bus.migration.status")]
+        assert len(statuses) == count  # every request was answered, the forgotten ones too
     finally:
         rig.stores.close_all()

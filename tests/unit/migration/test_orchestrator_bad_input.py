@@ -77,6 +77,10 @@ BAD_REPLIES = [
     (REPLIES, KEY, encode(REPLY, reply(city="440300")), "WRONG_CITY", "city: must equal the topic's city 442000"),
     ("city.110000.replies", KEY, encode(REPLY, reply(city="110000")), "UNKNOWN_CITY", "city: not a city"),
     ("city.44200.replies", KEY, encode(REPLY, reply(city="44200")), "INVALID_FIELD", "city: must be a 6-digit"),
+    # kept in the saga and quoted in statuses and TRANSFER_IN: bounded, so they always fit in a record
+    (REPLIES, KEY, encode(REPLY, reply(reason="拒" * 334)), "INVALID_FIELD", "reason: must be at most 1000 bytes"),
+    (REPLIES, KEY, encode(REPLY, reply(package={"doc": "x" * 65_534})), "INVALID_FIELD",
+     "package: must be at most 65536 bytes"),
 ]
 
 
@@ -95,6 +99,23 @@ async def test_a_bad_reply_is_dead_lettered_and_the_next_reply_is_decided(
         rig.stores.close_all()
 
 
+async def test_a_reply_request_and_move_at_the_size_limits_are_taken(tmp_path: Path) -> None:
+    rig = await _started(tmp_path)
+    package = {"doc": "x" * (65_536 - 3)}  # 65,536 bytes, key and value
+    longest = "m" * 128
+    try:
+        await rig.process(consumed(REPLIES, HOME, 8, KEY, encode(REPLY, reply(reason="r" * 1_000, package=package))),
+                          consumed(REQUESTS, HOME, 9, KEY, encode(REQUEST, request(
+                              migration_id=longest, scopes=["MEDICAL"], requested_by="p" * 128))),
+                          consumed(MOVES, HOME, 10, KEY, encode(MOVE, move(move_id="v" * 123))))
+        assert rig.to("bus.deadletter") == []
+        sagas = sagas_of(rig, PERSON)
+        assert sagas["m-1"].scopes[0].steps[0].status == "DONE"
+        assert {longest, "move-" + "v" * 123} <= set(sagas)
+    finally:
+        rig.stores.close_all()
+
+
 # ---- household moves: dead-lettered, the next move still starts its migration ------------------
 BAD_MOVES = [
     (MOVES, encode(MOVE, move())[:15], "UNDECODABLE", "truncated"),
@@ -106,6 +127,7 @@ BAD_MOVES = [
     (MOVES, encode(MOVE, move(from_city="110000")), "UNKNOWN_CITY", "from_city: not a city"),
     (MOVES, encode(MOVE, move(to_city="440300")), "WRONG_CITY", "to_city: must equal the topic's city 442000"),
     ("city.110000.household.moves", encode(MOVE, move(to_city="110000")), "UNKNOWN_CITY", "to_city: not a city"),
+    (MOVES, encode(MOVE, move(move_id="v" * 124)), "INVALID_FIELD", "move_id: must be at most 123 bytes"),
 ]
 
 
@@ -134,6 +156,9 @@ UNREADABLE_REQUESTS = [
     (unknown_schema(GOOD_REQUEST), "UNKNOWN_SCHEMA", "fingerprint"),
     (GOOD_REPLY, "WRONG_TYPE", "MigrationReply"),
     (None, "UNDECODABLE", "value"),
+    # too long to keep or to quote in a REJECTED status (which must fit in one record): no migration
+    (encode(REQUEST, request(migration_id="m" * 129)), "INVALID_FIELD", "migration_id: must be at most 128 bytes"),
+    (encode(REQUEST, request(requested_by="p" * 129)), "INVALID_FIELD", "requested_by: must be at most 128 bytes"),
 ]
 
 

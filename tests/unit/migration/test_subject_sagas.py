@@ -94,6 +94,30 @@ def test_the_table_value_round_trips_through_bytes() -> None:
     assert SubjectSagas.load(None, PERSON, 4) == SubjectSagas(PERSON, 4)
 
 
+def test_past_its_budget_a_subject_forgets_its_oldest_finished_migrations_first() -> None:
+    subject = SubjectSagas(PERSON).on_request(request(), POLICY).subject  # m-1 in progress, holding PENSION
+    for i in range(40):  # each REJECTED (CONFLICT: m-1): finished
+        subject = subject.on_request(request(f"c-{39 - i:02d}", at=2_000 + i), POLICY).subject
+    whole = subject.to_bytes()
+    assert subject.fitted(len(whole)) == (subject, whole)
+    budget = len(whole) - 5_000
+    kept, raw = subject.fitted(budget)
+    assert len(raw) <= budget and raw == kept.to_bytes()
+    forgotten = set(subject.sagas) - set(kept.sagas)
+    oldest_first = [f"c-{39 - i:02d}" for i in range(40)]  # requested (and finished) in this order
+    assert forgotten == set(oldest_first[:len(forgotten)])
+    one_fewer = {m: s for m, s in subject.sagas.items() if m not in oldest_first[:len(forgotten) - 1]}
+    assert len(SubjectSagas(PERSON, subject.partition, subject.held, one_fewer).to_bytes()) > budget  # no more than needed
+    assert kept.held == {"PENSION": "m-1"} and "m-1" in kept.sagas
+    assert kept.forgotten == len(forgotten) and SubjectSagas.from_bytes(raw) == kept
+
+
+def test_a_migration_in_progress_is_never_forgotten() -> None:
+    subject = SubjectSagas(PERSON).on_request(request(), POLICY).subject
+    kept, raw = subject.fitted(10)
+    assert kept == subject and raw == subject.to_bytes()
+
+
 def test_outbound_records_are_keyed_as_the_contract_says() -> None:
     outcome = SubjectSagas(PERSON).on_request(request(), POLICY)
     command, status = outcome.commands
@@ -126,6 +150,8 @@ def test_the_deadline_index_ticks_once_per_retick_window() -> None:
      "subject_id"),
     ({"subject_type": "PERSON", "subject_id": PERSON, "from_city": "440300", "to_city": "442000",
       "migration_id": " "}, "migration_id"),
+    ({"subject_type": "PERSON", "subject_id": PERSON, "from_city": "440300", "to_city": "442000",
+      "migration_id": "m" * 129}, "migration_id"),
 ])
 def test_http_bodies_that_break_a_rule_name_it(body: object, field: str) -> None:
     with pytest.raises(ValidationError) as caught:

@@ -4,12 +4,18 @@ and real stores; the producer is the worker's collaborator, here one that fails 
 when it gives up (its retries and timeout spent) or one that records what it was given."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from aiokafka.errors import KafkaTimeoutError, NotLeaderForPartitionError
 
 from citybus.codec import decode
+from citybus.domain.migration import MigrationRequested
+from citybus.migration.orchestrator import INDEX, SAGAS
+from citybus.migration.subjects import SubjectSagas
 from citybus.migration.web import MigrationWeb
+from citybus.streams.batch import partition_of
 from citybus.streams.store import Stores
 from citybus.streams.worker import StateWorker, WorkerConfig
 from orchestrator_rig import PERSON, POLICY, Rig
@@ -75,3 +81,25 @@ async def test_a_body_that_is_not_json_is_400_and_nothing_is_written(site, body)
         assert response.status == 400
         assert await response.json() == {"error": "body: must be JSON"}
         assert worker.producer.sent == []
+
+
+async def test_a_forgotten_migration_is_unknown_and_one_on_its_way_in_progress(site):
+    """A subject past SUBJECT_BUDGET forgets its oldest finished migrations: their ids, still claimed
+    for it, must read as unknown (404; 410 to a worker asking the subject's owner), not as a request
+    on its way to its saga (IN_PROGRESS, for ever)."""
+    worker, web = site
+    request = MigrationRequested("m-kept", "PERSON", PERSON, "440300", "442000", ("PENSION",), 1_000, "test")
+    subject = SubjectSagas(PERSON).on_request(request, POLICY).subject
+    for migration_id in ("m-old", "m-kept"):
+        worker.stores[partition_of(migration_id.encode(), 6)].write({INDEX + migration_id.encode(): PERSON.encode()})
+    home = worker.stores[partition_of(PERSON.encode(), 6)]
+    async with TestClient(TestServer(web.app)) as client:
+        home.write({SAGAS + PERSON.encode(): subject.to_bytes()})  # nothing forgotten: m-old is on its way
+        response = await client.get("/migrations/m-old")
+        assert response.status == 200 and (await response.json())["status"] == "IN_PROGRESS"
+
+        home.write({SAGAS + PERSON.encode(): replace(subject, forgotten=1).to_bytes()})
+        assert (await client.get("/migrations/m-old")).status == 404
+        assert (await client.get("/migrations/m-old", params={"subject": PERSON})).status == 410
+        kept = await client.get("/migrations/m-kept")
+        assert kept.status == 200 and (await kept.json())["migration_id"] == "m-kept"

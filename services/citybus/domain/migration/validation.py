@@ -10,7 +10,14 @@ from citybus.domain.migration.plan import scopes_of
 from citybus.domain.migration.vocabulary import Scope, SubjectType
 from citybus.errors import ValidationError
 
-__all__ = ["ValidRequest", "validate_request", "refusal_reason"]
+__all__ = ["ValidRequest", "validate_request", "refusal_reason", "check_size", "MAX_ID_BYTES", "MAX_REASON_BYTES",
+           "MAX_PACKAGE_BYTES"]
+
+# Limits of this service (migration.md sets none). Whatever a request or a reply carries is kept in
+# the subject's state, and quoted in statuses and commands: each must fit in one Kafka record.
+MAX_ID_BYTES = 128  # migration_id, requested_by (a household move's move_id: 5 fewer, for "move-")
+MAX_REASON_BYTES = 1_000  # a city's reply reason
+MAX_PACKAGE_BYTES = 65_536  # a reply's package: its keys and values, in UTF-8
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,8 @@ def validate_request(request: MigrationRequested, known_cities: Iterable[str] | 
     """Raise ValidationError naming the first broken rule; HTTP answers it with 400."""
     if not isinstance(request.migration_id, str) or not request.migration_id.strip():
         raise ValidationError("migration_id", "must be a non-empty string", request.migration_id)
+    check_size("migration_id", request.migration_id, MAX_ID_BYTES)
+    check_size("requested_by", request.requested_by, MAX_ID_BYTES)
     try:
         subject_type = SubjectType(request.subject_type)
     except ValueError as exc:
@@ -54,6 +63,22 @@ def _resolve_scopes(subject_type: SubjectType, requested: Iterable[str]) -> tupl
         if scope not in resolved:  # a repeated scope asks for nothing more
             resolved.append(scope)
     return tuple(resolved) or allowed
+
+
+def check_size(field: str, value: object, limit: int) -> None:
+    """A string (or a map of strings, counted key and value) of at most `limit` bytes in UTF-8."""
+    if isinstance(value, str):
+        size = _utf8_size(value)
+    elif isinstance(value, dict):
+        size = sum(_utf8_size(str(k)) + _utf8_size(str(v)) for k, v in value.items())
+    else:
+        return
+    if size > limit:
+        raise ValidationError(field, f"must be at most {limit} bytes in UTF-8 (is {size})", value)
+
+
+def _utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def refusal_reason(error: ValidationError) -> str:
