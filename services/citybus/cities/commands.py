@@ -7,13 +7,13 @@ import signal
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
+from citybus.console import make_console
 from citybus.settings import settings
 
 __all__ = ["serve_city"]
 
-console = Console()
+console = make_console()
 
 
 def _rate(name: str, help_text: str) -> float:

@@ -11,10 +11,10 @@ from collections.abc import Callable, Sequence
 
 import typer
 from aiohttp import web
-from rich.console import Console
 from rich.live import Live
 
 from citybus.catalog import Catalog, default_catalog
+from citybus.console import make_console
 from citybus.domain.lag import LagBook, LagReport, PartitionSample, worst_lag_seconds
 from citybus.errors import BrokerError
 from citybus.kafka.bootstrap import resolve_bootstrap
@@ -26,7 +26,7 @@ from citybus.settings import settings
 __all__ = ["serve_lag", "lag_command", "service_levels", "group_filter", "without_lower_bounds"]
 
 log = logging.getLogger(__name__)
-console = Console()
+console = make_console()
 
 _GROUP_HELP = "only groups matching this name or glob (repeatable)"
 

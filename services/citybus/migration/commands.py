@@ -6,14 +6,14 @@ import logging
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
+from citybus.console import make_console
 from citybus.settings import settings
 
 __all__ = ["serve_migration", "migrate_command", "DEFAULT_PORT"]
 
 DEFAULT_PORT = 8089
-console = Console()
+console = make_console()
 
 
 def serve_migration(
