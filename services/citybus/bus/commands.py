@@ -28,9 +28,10 @@ def publish_command(
     system: str = typer.Option("import", help="the city system named in ce_source"),
 ) -> None:
     """Publish a city's events; bad lines are reported (line, field, rule) and skipped. Exit 1 if any."""
-    console = make_console(stderr=True)
-    sent, bad = asyncio.run(_publish(file, city, record_type, system, console))
-    console.print(f"published {sent} events from {file.name} to the bus as city {city}; {bad} bad lines",
+    # the summary is the command's result (stdout); bad lines and the progress bar are
+    # diagnostics (stderr): `citybus publish ... > summary.txt 2> bad-lines.txt` keeps them apart
+    sent, bad = asyncio.run(_publish(file, city, record_type, system, make_console(stderr=True)))
+    make_console().print(f"published {sent} events from {file.name} to the bus as city {city}; {bad} bad lines",
                   highlight=False)
     if bad:
         raise typer.Exit(1)
