@@ -21,6 +21,7 @@ from citybus.kafka.bootstrap import resolve_bootstrap
 from citybus.lag.collector import LagCollector
 from citybus.lag.table import render_table
 from citybus.lag.web import make_lag_app
+from citybus.service_logging import configure_service_logging
 from citybus.settings import settings
 
 __all__ = ["serve_lag", "lag_command", "service_levels", "group_filter", "without_lower_bounds"]
@@ -70,7 +71,7 @@ def serve_lag(
 ) -> None:
     """Sample every consumer group each CITYBUS_LAG_INTERVAL s and serve /, /metrics and /api/lag."""
     conf = settings()
-    logging.basicConfig(level=conf.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_service_logging(conf.log_level)
     asyncio.run(_serve(host or conf.web_host, web_port, group_filter(group)))
 
 
