@@ -43,8 +43,8 @@ class RepeatedErrors(logging.Filter):
             return True
         kind = (record.name, record.levelno, str(record.msg))
         now = self._clock()
-        started, held = self._seen.get(kind, (None, 0))
-        if started is not None and now - started < self._interval_s:
+        started, held = self._seen.get(kind, (now, 0))
+        if kind in self._seen and now - started < self._interval_s:
             self._seen[kind] = (started, held + 1)
             return False
         self._forget_quiet(now)
