@@ -7,8 +7,8 @@ from typing import NoReturn
 
 import typer
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
-from rich.console import Console
 
+from citybus.console import make_console
 from citybus.errors import CitybusError
 from citybus.kafka.commands import kafka_app, topics_app
 
@@ -61,8 +61,8 @@ def main() -> None:
 
 
 def _fail(message: str) -> NoReturn:
-    # soft_wrap: one line however long, also where stderr is a log file (rich wraps at 80 there)
-    Console(stderr=True).print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # soft_wrap: one line however long, also in a terminal
+    make_console(stderr=True).print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
     sys.exit(2)
 
 

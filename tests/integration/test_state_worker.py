@@ -352,14 +352,17 @@ async def test_a_transactional_topic_is_committed_past_its_commit_markers(kafka_
     await _run_until_caught_up(worker, source, ends)
 
 
-async def test_a_store_ahead_of_its_changelog_stops_the_worker_naming_both(kafka_bootstrap, tmp_path: Path):
+async def test_a_store_ahead_of_its_changelog_stops_the_worker_naming_both(kafka_bootstrap, tmp_path: Path,
+                                                                          caplog: pytest.LogCaptureFixture):
     """The changelog deleted (and created again) while the worker was down: the store has state the
     changelog no longer holds. Going on would leave it in this store alone (a worker restoring from
-    the changelog would miss it); the worker stops and says what to do."""
+    the changelog would miss it); the worker stops and says what to do, in one line naming every
+    partition concerned (it named partition 0 alone, after a traceback)."""
     run = uuid.uuid4().hex[:8]
     source, output, changelog = f"cl-{run}-in", f"cl-{run}-out", f"cl-{run}-changelog"
     await ensure_topics(kafka_bootstrap, [_spec(source), _spec(output), _spec(changelog, "compact")])
     ends = await _produce(kafka_bootstrap, source, 3)
+    assert len(ends) > 1, ends  # premise: state on more than one partition
 
     def worker() -> StateWorker:
         return StateWorker(kafka_bootstrap, WorkerConfig(
@@ -379,5 +382,10 @@ async def test_a_store_ahead_of_its_changelog_stops_the_worker_naming_both(kafka
 
     again = worker()
     await again.start()
-    with pytest.raises(AssignmentFailed, match="the changelog was deleted or truncated"):
+    with pytest.raises(AssignmentFailed, match="the changelog was deleted or truncated") as failed:
         await asyncio.wait_for(again.run(), 60)
+    for partition in ends:
+        assert f"partition {partition} ends at offset 0" in str(failed.value), failed.value
+    assert "\n" not in str(failed.value)
+    assert "restoring partitions failed" in caplog.text  # when it happens, without a traceback:
+    assert [r for r in caplog.records if r.exc_info] == [], caplog.text

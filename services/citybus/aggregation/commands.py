@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
 
 import typer
 
+from citybus.service_logging import configure_service_logging
 from citybus.settings import settings
 
 __all__ = ["serve_aggregation"]
@@ -25,7 +25,5 @@ def serve_aggregation(
     any worker answers any HTTP query. SIGTERM stops a worker cleanly."""
     from citybus.aggregation.service import serve
 
-    level = settings().log_level.upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiokafka").setLevel(max(logging.getLevelName(level), logging.WARNING))
+    configure_service_logging(settings().log_level)
     asyncio.run(serve(web_port, data_dir, cache_persons, max_records))

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TransferSpeedColumn
 from citybus.bus.jsonl import BadLine, read_events
 from citybus.bus.publisher import CityPublisher, PreparedEvent, city_producer
 from citybus.catalog import default_catalog
+from citybus.console import make_console
 from citybus.kafka.bootstrap import resolve_bootstrap
 from citybus.streams.runtime import tune_gc
 
@@ -27,9 +28,10 @@ def publish_command(
     system: str = typer.Option("import", help="the city system named in ce_source"),
 ) -> None:
     """Publish a city's events; bad lines are reported (line, field, rule) and skipped. Exit 1 if any."""
-    console = Console(stderr=True)
-    sent, bad = asyncio.run(_publish(file, city, record_type, system, console))
-    console.print(f"published {sent} events from {file.name} to the bus as city {city}; {bad} bad lines",
+    # the summary is the command's result (stdout); bad lines and the progress bar are
+    # diagnostics (stderr): `citybus publish ... > summary.txt 2> bad-lines.txt` keeps them apart
+    sent, bad = asyncio.run(_publish(file, city, record_type, system, make_console(stderr=True)))
+    make_console().print(f"published {sent} events from {file.name} to the bus as city {city}; {bad} bad lines",
                   highlight=False)
     if bad:
         raise typer.Exit(1)

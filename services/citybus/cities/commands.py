@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
+from citybus.console import make_console
+from citybus.service_logging import configure_service_logging
 from citybus.settings import settings
 
 __all__ = ["serve_city"]
 
-console = Console()
+console = make_console()
 
 
 def _rate(name: str, help_text: str) -> float:
@@ -46,7 +46,7 @@ def serve_city(
     from citybus.kafka.bootstrap import resolve_bootstrap
 
     conf = settings()
-    logging.basicConfig(level=conf.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_service_logging(conf.log_level)
     known = default_catalog().city_codes
     if all_cities == bool(city):
         raise typer.BadParameter("give --all or at least one --city")

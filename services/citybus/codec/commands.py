@@ -4,10 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from citybus.codec.compatibility import check_schemas
+from citybus.console import make_console
 
 __all__ = ["schemas_app"]
 
@@ -18,7 +18,7 @@ schemas_app = typer.Typer(no_args_is_help=True, help="The Avro schemas of the co
 def schemas_check(directory: Path = typer.Option(None, "--dir", help="schemas folder (default: the repo's)")) -> None:
     """Every file parses; every record version is FULL_TRANSITIVE compatible; print fingerprints."""
     report = check_schemas(directory)
-    console = Console()
+    console = make_console()
     table = Table("schema", "version", "kind", "fingerprint (CRC-64-AVRO, wire order)", title=f"schemas in {report.root}")
     for column in table.columns:
         column.overflow = "fold"

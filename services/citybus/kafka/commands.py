@@ -4,10 +4,10 @@ from __future__ import annotations
 import asyncio
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from citybus.catalog import default_catalog
+from citybus.console import make_console
 from citybus.kafka.bootstrap import local_cluster, resolve_bootstrap
 from citybus.kafka.topics import apply_topics, describe_topics
 
@@ -15,7 +15,7 @@ __all__ = ["kafka_app", "topics_app"]
 
 kafka_app = typer.Typer(no_args_is_help=True, help="The local Apache Kafka (KRaft, from Maven jars).")
 topics_app = typer.Typer(no_args_is_help=True, help="The topic catalog on the cluster.")
-console = Console()
+console = make_console()
 
 
 @kafka_app.command("up")

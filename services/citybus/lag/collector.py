@@ -70,6 +70,7 @@ class LagCollector:
         self._admin: AIOKafkaAdminClient | None = None
         self._offsets: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        self.listed_groups: list[str] = []  # every consumer group on the cluster at the last round
         self.commits = CommitWatch(bootstrap_servers, client_id=f"{client_id}-commits", clock=clock) \
             if watch_commits else None
 
@@ -141,7 +142,8 @@ class LagCollector:
         if admin is None or consumer is None:
             raise BrokerError("lag collector is not started")
         listed = await admin.list_consumer_groups()
-        groups = sorted({g[0] for g in listed if g[1] in ("consumer", "") and self._include(g[0])})
+        self.listed_groups = sorted({g[0] for g in listed if g[1] in ("consumer", "")})
+        groups = [g for g in self.listed_groups if self._include(g)]
         if not groups:
             return [], set(), set()
         activity, assigned = await self._activity(admin, groups)

@@ -11,22 +11,24 @@ from collections.abc import Callable, Sequence
 
 import typer
 from aiohttp import web
-from rich.console import Console
 from rich.live import Live
 
 from citybus.catalog import Catalog, default_catalog
+from citybus.console import make_console
 from citybus.domain.lag import LagBook, LagReport, PartitionSample, worst_lag_seconds
-from citybus.errors import BrokerError
+from citybus.errors import BrokerError, CitybusError
 from citybus.kafka.bootstrap import resolve_bootstrap
 from citybus.lag.collector import LagCollector
 from citybus.lag.table import render_table
 from citybus.lag.web import make_lag_app
+from citybus.service_logging import configure_service_logging
 from citybus.settings import settings
 
-__all__ = ["serve_lag", "lag_command", "service_levels", "group_filter", "without_lower_bounds"]
+__all__ = ["serve_lag", "lag_command", "service_levels", "group_filter", "check_groups_exist",
+           "without_lower_bounds"]
 
 log = logging.getLogger(__name__)
-console = Console()
+console = make_console()
 
 _GROUP_HELP = "only groups matching this name or glob (repeatable)"
 
@@ -40,6 +42,20 @@ def group_filter(patterns: Sequence[str]) -> Callable[[str], bool]:
     if not patterns:
         return lambda group: True
     return lambda group: any(fnmatch.fnmatchcase(group, p) for p in patterns)
+
+
+_NAMED = 10  # groups named in the error, at most
+
+
+def check_groups_exist(patterns: Sequence[str], listed: Sequence[str], bootstrap: str) -> None:
+    """An error naming each --group that matches no consumer group on the cluster: a typo printed
+    an empty table captioned "sampled no samples yet", as if the group had nothing to say."""
+    missing = [p for p in patterns if not any(fnmatch.fnmatchcase(g, p) for g in listed)]
+    if not missing:
+        return
+    there = ", ".join(listed[:_NAMED]) + (f" and {len(listed) - _NAMED} more" if len(listed) > _NAMED else "")
+    raise CitybusError(f"no consumer group {' or '.join(repr(p) for p in missing)} on {bootstrap} "
+                       f"({f'groups there: {there}' if listed else 'no consumer group there'})")
 
 
 def without_lower_bounds(
@@ -70,7 +86,7 @@ def serve_lag(
 ) -> None:
     """Sample every consumer group each CITYBUS_LAG_INTERVAL s and serve /, /metrics and /api/lag."""
     conf = settings()
-    logging.basicConfig(level=conf.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_service_logging(conf.log_level)
     asyncio.run(_serve(host or conf.web_host, web_port, group_filter(group)))
 
 
@@ -110,18 +126,18 @@ def lag_command(
     partitions: bool = typer.Option(True, "--partitions/--groups-only", help="also list lagging partitions"),
 ) -> None:
     """Print the consumer-lag table once (from two samples), or redraw it live with --watch."""
-    include = group_filter(group)
-    if watch:
+    if watch:  # a group may come later: the table shows it when it does
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_watch(interval or settings().lag_interval, include, partitions))
+            asyncio.run(_watch(interval or settings().lag_interval, group_filter(group), partitions))
         return
-    asyncio.run(_once(interval or 1.0, include, partitions))
+    asyncio.run(_once(interval or 1.0, group, partitions))
 
 
-async def _once(gap_s: float, include: Callable[[str], bool], partitions: bool) -> None:
-    book = _book()
-    async with LagCollector(resolve_bootstrap(), book=book, include_group=include) as collector:
+async def _once(gap_s: float, patterns: Sequence[str], partitions: bool) -> None:
+    book, bootstrap = _book(), resolve_bootstrap()
+    async with LagCollector(bootstrap, book=book, include_group=group_filter(patterns)) as collector:
         first = await collector.sample_once()
+        check_groups_exist(patterns, collector.listed_groups, bootstrap)
         await asyncio.sleep(gap_s)
         second = await collector.sample_once()
     report, unknown = without_lower_bounds(collector.report(), first, second)

@@ -42,11 +42,13 @@ def render_table(report: LagReport, *, partitions: bool = True) -> Table:
     if report.at_ms is not None:
         when = datetime.fromtimestamp(report.at_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     table = Table(title="citybus consumer lag", caption=f"sampled {when}", expand=False)
-    table.add_column("group / partition", no_wrap=True)
-    table.add_column("status", justify="center")
-    table.add_column("lag (msgs)", justify="right")
-    table.add_column("lag (time)", justify="right")
-    table.add_column("SLO", justify="right")
+    # a table too wide for the terminal folds names and reasons onto more lines; the statuses
+    # and numbers (no_wrap) keep their width: a lag count never shows as "30,…"
+    table.add_column("group / partition", overflow="fold")
+    table.add_column("status", justify="center", no_wrap=True)
+    table.add_column("lag (msgs)", justify="right", no_wrap=True)
+    table.add_column("lag (time)", justify="right", no_wrap=True)
+    table.add_column("SLO", justify="right", no_wrap=True)
     table.add_column("reason", overflow="fold")
     for group in report.groups:
         slo = format_seconds(group.max_lag_seconds) if group.max_lag_seconds is not None else ""

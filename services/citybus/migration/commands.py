@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
+from citybus.console import make_console
+from citybus.service_logging import configure_service_logging
 from citybus.settings import settings
 
 __all__ = ["serve_migration", "migrate_command", "DEFAULT_PORT"]
 
 DEFAULT_PORT = 8089
-console = Console()
+console = make_console()
 
 
 def serve_migration(
@@ -27,9 +27,7 @@ def serve_migration(
     from citybus.migration.service import policy_from_settings, serve
 
     conf = settings()
-    level = conf.log_level.upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiokafka").setLevel(max(logging.getLevelName(level), logging.WARNING))
+    configure_service_logging(conf.log_level)
     policy = policy_from_settings()
     day = "real working days" if policy.working_day_ms is None else f"1 working day = {policy.working_day_ms} ms"
     console.print(f"migration orchestrator on http://{conf.web_host}:{web_port}/migrations ({day}, "

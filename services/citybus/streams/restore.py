@@ -6,7 +6,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from citybus.errors import BrokerError
 from citybus.streams.store import Stores
 
-__all__ = ["restore_changelog"]
+__all__ = ["restore_changelog", "check_not_ahead"]
 
 
 async def restore_changelog(bootstrap: str, changelog: str, stores: Stores, partitions: list[int]) -> int:
@@ -23,18 +23,10 @@ async def restore_changelog(bootstrap: str, changelog: str, stores: Stores, part
         tps = [TopicPartition(changelog, p) for p in partitions]
         reader.assign(tps)
         ends = await reader.end_offsets(tps)
+        check_not_ahead(changelog, stores, {tp.partition: end for tp, end in ends.items()})
         remaining = set()
         for tp in tps:
-            store = stores.open(tp.partition)
-            start = store.position(changelog)
-            if start > ends[tp]:
-                # the store has applied records the changelog no longer has (the topic deleted and
-                # created again, or truncated): going on would leave the state in this store alone,
-                # and a worker restoring from the changelog would miss it
-                raise BrokerError(
-                    f"{changelog} partition {tp.partition} ends at offset {ends[tp]}, but the store in "
-                    f"{store.path} has applied it up to {start}: the changelog was deleted or truncated. "
-                    "Restore the topic, or delete this partition's store to accept the changelog's state")
+            start = stores[tp.partition].position(changelog)
             if start < ends[tp]:
                 reader.seek(tp, start)
                 remaining.add(tp)
@@ -56,3 +48,21 @@ async def restore_changelog(bootstrap: str, changelog: str, stores: Stores, part
         return restored
     finally:
         await reader.stop()
+
+
+def check_not_ahead(changelog: str, stores: Stores, ends: dict[int, int]) -> None:
+    """A BrokerError naming every partition whose store has applied records its changelog no
+    longer has (the topic deleted and created again, or truncated): going on would leave that
+    state in this store alone, and a worker restoring from the changelog would miss it. All of
+    them at once: an operator fixing partition 0 should not learn about partition 2 next start."""
+    ahead = []
+    for partition, end in sorted(ends.items()):
+        store = stores.open(partition)
+        start = store.position(changelog)
+        if start > end:
+            ahead.append(f"partition {partition} ends at offset {end}, its store in {store.path} "
+                         f"has applied it up to {start}")
+    if ahead:
+        raise BrokerError(
+            f"{changelog} is behind the stores ({'; '.join(ahead)}): the changelog was deleted or truncated. "
+            "Restore the topic, or delete these partitions' stores to accept the changelog's state")

@@ -211,6 +211,9 @@ class StateWorker:
             if ticker is not None:
                 ticker.cancel()
             await self.close()
+        if isinstance(self.failure, CitybusError):  # says what to do: a restart alone changes nothing
+            raise AssignmentFailed(f"partitions could not be restored: {self.failure}; the worker stopped") \
+                from self.failure
         if self.failure is not None:
             raise AssignmentFailed(f"partitions could not be restored ({self.failure}); the worker stopped, "
                                    "restart it") from self.failure
@@ -439,6 +442,9 @@ class _Listener(ConsumerRebalanceListener):
     async def on_partitions_assigned(self, assigned: Any) -> None:
         try:
             await self.worker.on_assigned(set(assigned))
-        except Exception as exc:
-            log.exception("restoring partitions failed; the worker stops and can be restarted")
+        except CitybusError as exc:  # said in full, once, by the AssignmentFailed `run` raises
+            log.error("restoring partitions failed; the worker stops")
             self.worker.fail(exc)  # not raised: aiokafka would only log it again
+        except Exception as exc:  # unforeseen: its traceback is what there is to read
+            log.exception("restoring partitions failed; the worker stops and can be restarted")
+            self.worker.fail(exc)

@@ -86,17 +86,23 @@ async def test_bad_bytes_go_to_the_deadletter_topic_and_good_ones_are_processed(
 
 
 def test_publish_command_sends_good_lines_reports_bad_ones_and_fails(kafka_bootstrap, tmp_path):
+    asyncio.run(apply_topics(kafka_bootstrap, default_catalog()))  # alone too (a traceback also exits 1)
     run = uuid.uuid4().hex[:8]
     lines = [contribution_json(record_id=f"{run}-a"), contribution_json(record_id=f"{run}-b", month="2020-13"),
-             contribution_json(record_id=f"{run}-c")]
+             contribution_json(record_id=f"{run}-c"), contribution_json(record_id="R" * 100)]
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n{broken\n", encoding="utf-8")
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}
     done = subprocess.run([sys.executable, "-m", "citybus", "publish", "--city", "440300", str(path)],
                           capture_output=True, text=True, env=env, timeout=120, check=False)
     assert done.returncode == 1, done.stderr
-    assert "line 2: month" in done.stderr and "line 4: line: not JSON" in done.stderr
-    assert "published 2 events" in done.stderr
+    # results on stdout, diagnostics on stderr; a pipe gets each whole (rich wrapped at 80 columns)
+    assert done.stdout.splitlines() == [f"published 2 events from {path.name} to the bus as city 440300; "
+                                        "3 bad lines"], (done.stdout, done.stderr)
+    reports = done.stderr.splitlines()
+    assert len(reports) == 3, done.stderr
+    assert "line 2: month" in reports[0] and "line 5: line: not JSON" in reports[2]
+    assert "line 4: record_id" in reports[1] and "R" * 100 in reports[1], reports[1]
     sent = [decode(m.value)[1]["record_id"] for m in asyncio.run(read_to_end(kafka_bootstrap, [TOPIC]))
             if m.key == b"440301199001011234" and m.value.startswith(b"\xc3\x01")]
     assert {f"{run}-a", f"{run}-c"} <= set(sent) and f"{run}-b" not in sent

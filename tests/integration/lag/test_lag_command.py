@@ -15,6 +15,7 @@ from lag_support import commit_offset, create_topic, produce, unique
 pytestmark = pytest.mark.integration
 
 CITYBUS = str(Path(sys.executable).with_name("citybus"))
+_NO_COLUMNS = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TTY_COMPATIBLE", "FORCE_COLOR")}
 
 
 @pytest.mark.timeout(120)
@@ -38,7 +39,7 @@ async def test_lag_prints_the_lagging_group_with_its_lag_in_messages_and_time(ka
     try:
         command = await asyncio.create_subprocess_exec(
             CITYBUS, "lag", "--group", group, "--interval", "1",
-            env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "COLUMNS": "250"},
+            env={**_NO_COLUMNS, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap},  # a pipe: rows whole all the same
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await asyncio.wait_for(command.communicate(), 90)
     finally:
@@ -58,3 +59,22 @@ async def test_lag_prints_the_lagging_group_with_its_lag_in_messages_and_time(ka
     partition = rows[f"{topic}[0]"]
     assert partition[:3] == ["OK", messages, seconds], (partition, rows[group])
     assert "window filling (2/10)" in partition[-1], partition  # lag.md's default window of 10 samples
+
+
+@pytest.mark.timeout(120)
+async def test_lag_for_a_group_that_does_not_exist_is_one_error_naming_it(kafka_bootstrap):
+    """It printed an empty table captioned "sampled no samples yet" and exited 0."""
+    topic, group = unique("command"), unique("command-group")
+    await create_topic(kafka_bootstrap, topic)
+    await produce(kafka_bootstrap, topic, 1)
+    await commit_offset(kafka_bootstrap, group, topic, 1)
+    typo = group + "-typo"
+    command = await asyncio.create_subprocess_exec(
+        CITYBUS, "lag", "--group", typo, "--group", group, "--interval", "0.1",
+        env={**_NO_COLUMNS, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL)
+    out, err = await asyncio.wait_for(command.communicate(), 90)
+    assert command.returncode == 2, (out.decode(), err.decode())
+    assert out == b""
+    [line] = err.decode().splitlines()
+    assert line.startswith(f"error: no consumer group '{typo}' on {kafka_bootstrap} (groups there: "), line

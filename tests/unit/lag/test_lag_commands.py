@@ -10,7 +10,8 @@ import pytest
 from citybus.catalog import Catalog, ConsumerGroupLevel, default_catalog
 from citybus.domain.lag import LagBook, PartitionSample
 from citybus.kafka.local import free_port
-from citybus.lag.commands import group_filter, service_levels, without_lower_bounds
+from citybus.errors import CitybusError
+from citybus.lag.commands import check_groups_exist, group_filter, service_levels, without_lower_bounds
 
 
 def test_service_levels_come_from_the_catalog_groups_that_have_one():
@@ -35,6 +36,21 @@ def test_service_levels_come_from_the_catalog_groups_that_have_one():
 )
 def test_group_filter_takes_names_and_globs(patterns, group, kept):
     assert group_filter(patterns)(group) is kept
+
+
+def test_a_group_pattern_matching_no_group_on_the_cluster_is_an_error_naming_it():
+    listed = ["citybus-aggregation", "citybus-migration"]
+    check_groups_exist([], listed, "k:9092")
+    check_groups_exist(["citybus-migration", "citybus-*"], listed, "k:9092")
+    with pytest.raises(CitybusError) as failed:
+        check_groups_exist(["citybus-aggregation", "typo", "x-*"], listed, "k:9092")
+    assert str(failed.value) == ("no consumer group 'typo' or 'x-*' on k:9092 "
+                                 "(groups there: citybus-aggregation, citybus-migration)")
+    with pytest.raises(CitybusError, match=r"^no consumer group 'typo' on k:9092 \(no consumer group there\)$"):
+        check_groups_exist(["typo"], [], "k:9092")
+    many = [f"g{i:02d}" for i in range(12)]
+    with pytest.raises(CitybusError, match=r"groups there: g00, .*, g09 and 2 more\)$"):
+        check_groups_exist(["typo"], many, "k:9092")
 
 
 def test_one_shot_report_does_not_pass_a_lower_bound_off_as_lag_in_time():

@@ -31,3 +31,14 @@ def test_table_without_samples():
 
 def test_format_seconds():
     assert [format_seconds(s) for s in (None, 3.25, 75, 7_300)] == ["–", "3.2 s", "1 m 15 s", "2 h 01 m"]
+
+
+def test_a_table_too_wide_for_the_terminal_narrows_the_reason_never_a_number():
+    """80 columns and a long reason: the lag count showed as `30,…`."""
+    book = LagBook(window=3)
+    book.record([PartitionSample("citybus-aggregation", "city.440300.insurance.contributions", 11,
+                                 1_000, 0, 30_001_000, 5_000, True)])
+    console = Console(width=80, record=True, color_system=None)
+    console.print(render_table(book.report()))
+    text = console.export_text()
+    assert text.count("30,000,000") == 2, text  # the group's row and its partition's
