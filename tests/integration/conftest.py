@@ -32,3 +32,17 @@ def cluster3_of_its_own(tmp_path: Path) -> Iterator[LocalKafka]:
         yield kafka
     finally:
         kafka.down()
+
+
+@pytest.fixture
+def broker_of_its_own(tmp_path: Path) -> Iterator[LocalKafka]:
+    """One local KRaft node for one test that stops it (`kill_node(0)`) and may start it again
+    (`restart_node(0)`: same port, same data)."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        pytest.skip("a broker of its own is the local jar broker; an external cluster was given")
+    kafka = LocalKafka(tmp_path / "kafka", settings().kafka_lib_dir, nodes=1, heap="512m")
+    kafka.up()
+    try:
+        yield kafka
+    finally:
+        kafka.down()

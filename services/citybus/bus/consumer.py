@@ -10,10 +10,14 @@ batches handled so far are settled and committed before they go, so their new ow
 where this consumer stopped instead of replaying up to a commit interval of commands. The
 producer given must take records as large as `bus.deadletter` does (4 MiB: `city_producer`),
 else the dead letter of a record near the broker's 1 MB limit cannot be sent and the loop stops.
+A stop ends in bounded time, also with the broker gone (citybus.kafka.closing): the batch in
+flight and the last commit get `stop_timeout_s`, then they are abandoned (replayed at the next
+start: nothing was committed past them).
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
@@ -21,6 +25,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 
 from citybus.bus.deadletter import DeadLetterSink, Rejection
 from citybus.bus.intake import Accepted, Intake
+from citybus.kafka.closing import STOP_TIMEOUT_S, finish_within, stop_consumer
 from citybus.kafka.commits import COMMIT_INTERVAL_S, PacedCommits
 
 __all__ = ["GuardedConsumer", "Handler", "Send"]
@@ -29,11 +34,14 @@ __all__ = ["GuardedConsumer", "Handler", "Send"]
 Send = Callable[[str, bytes | None, bytes, Sequence[tuple[str, bytes]]], Awaitable[None]]
 Handler = Callable[[Accepted, Send], Awaitable[None]]
 
+log = logging.getLogger(__name__)
+
 
 class GuardedConsumer:
     def __init__(self, bootstrap: str, topics: Iterable[str], group_id: str, intake: Intake,
                  producer: AIOKafkaProducer, handler: Handler, *, service: str,
-                 commit_interval_s: float = COMMIT_INTERVAL_S, **consumer_options: object) -> None:
+                 commit_interval_s: float = COMMIT_INTERVAL_S, stop_timeout_s: float = STOP_TIMEOUT_S,
+                 **consumer_options: object) -> None:
         self.topics = list(topics)
         self.intake = intake
         self.producer = producer
@@ -43,6 +51,7 @@ class GuardedConsumer:
             bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False,
             auto_offset_reset="earliest", **consumer_options)
         self.commits = PacedCommits(self.consumer.commit, commit_interval_s)
+        self.stop_timeout_s = stop_timeout_s
         self.processed = 0
         self.rejected = 0
         self._deliveries: list[asyncio.Future] = []
@@ -57,25 +66,31 @@ class GuardedConsumer:
         await self.consumer.start()
         self.consumer.subscribe(self.topics, listener=_Revocations(self))
         try:
-            while not stop.is_set():
-                batches = await self.consumer.getmany(timeout_ms=200, max_records=500)
-                async with self._handling:
-                    for messages in batches.values():
-                        for message in messages:
-                            await self._one(message)
-                    await self._settled()  # the batch before this one
-                    if batches:
-                        deliveries, self._deliveries = self._deliveries, []
-                        offsets = {tp: messages[-1].offset + 1 for tp, messages in batches.items() if messages}
-                        self._settling = asyncio.create_task(self._settle(deliveries, offsets))
-                    else:
-                        await self.commits.flush_if_due()
-            await self._settled()
-            await self.commits.flush()
+            if not await finish_within(self._until(stop), stop, self.stop_timeout_s):
+                log.warning("the last batch was not committed within %gs of the stop (broker unreachable?); "
+                            "it is replayed at the next start", self.stop_timeout_s)
         finally:
             if self._settling is not None:  # stopped by an error: that batch is replayed, not committed
                 self._settling.cancel()
-            await self.consumer.stop()
+            await stop_consumer(self.consumer)
+
+    async def _until(self, stop: asyncio.Event) -> None:
+        """Batches until `stop`, then the last one settled and everything committed."""
+        while not stop.is_set():
+            batches = await self.consumer.getmany(timeout_ms=200, max_records=500)
+            async with self._handling:
+                for messages in batches.values():
+                    for message in messages:
+                        await self._one(message)
+                await self._settled()  # the batch before this one
+                if batches:
+                    deliveries, self._deliveries = self._deliveries, []
+                    offsets = {tp: messages[-1].offset + 1 for tp, messages in batches.items() if messages}
+                    self._settling = asyncio.create_task(self._settle(deliveries, offsets))
+                else:
+                    await self.commits.flush_if_due()
+        await self._settled()
+        await self.commits.flush()
 
     async def on_revoked(self) -> None:
         """Partitions are leaving: what was handled is delivered and committed before they go."""

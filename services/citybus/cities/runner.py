@@ -22,6 +22,7 @@ from citybus.codec import CloudEventHeaders, default_codec
 from citybus.codec.mapping.migration import command_from_avro, reply_to_avro
 from citybus.domain.migration import ReplyReceived, SendCommand
 from citybus.errors import ConfigurationError
+from citybus.kafka.closing import stop_producer
 
 __all__ = ["AdapterRunner", "Delivery", "REPLY_RECORD", "once"]
 
@@ -78,9 +79,8 @@ class AdapterRunner:
             await consumer.run(stop)
             for task in list(self._later):
                 task.cancel()
-            await producer.flush()
         finally:
-            await producer.stop()
+            await stop_producer(producer)  # what it could not deliver was not committed: asked again
 
     async def _handle(self, accepted: Accepted, send: Send) -> None:
         city = self.catalog.city_of_topic(accepted.topic)

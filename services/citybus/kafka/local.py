@@ -148,6 +148,22 @@ class LocalKafka:
             _reap([pid])
             time.sleep(0.05)
 
+    def restart_node(self, index: int, timeout: float = 90.0) -> ClusterInfo:
+        """Start node `index` (0-based) again after `kill_node`, on its ports and its data (the
+        broker comes back as it was): for fault tests of a broker that returns."""
+        info = ClusterInfo(**json.loads(self._state.read_text())) if self._state.exists() else None
+        if info is None:
+            raise BrokerError("no cluster to restart a node of")
+        if _pid_alive(info.pids[index]):
+            raise BrokerError(f"node {index} is running")
+        node_dir = self.directory / f"node{index + 1}"
+        pids = list(info.pids)
+        pids[index] = self._start_node(node_dir, node_dir / "server.properties")
+        info = ClusterInfo(bootstrap=info.bootstrap, pids=pids, nodes=info.nodes, directory=info.directory)
+        self._state.write_text(json.dumps(asdict(info)))
+        wait_for_broker(info.bootstrap, expected_brokers=self.nodes, timeout=timeout, pids=pids)
+        return info
+
     # -- internals ------------------------------------------------------------------------
     def _check_jars(self) -> None:
         if not any(self.lib_dir.glob("kafka_2.13-*.jar")):

@@ -26,6 +26,7 @@ from aiokafka.errors import KafkaError
 
 from citybus.domain.lag import LagBook, LagReport, PartitionSample
 from citybus.errors import BrokerError
+from citybus.kafka.closing import stop_consumer
 from citybus.lag.commits import CommitWatch, cancel_and_wait
 
 __all__ = ["LagCollector", "group_active"]
@@ -100,8 +101,8 @@ class LagCollector:
         if self.commits is not None:
             await self.commits.stop()
         if self._offsets is not None:
-            await self._offsets.stop()
-            self._offsets = None
+            offsets, self._offsets = self._offsets, None
+            await stop_consumer(offsets)  # bounded, also with the broker gone
         if self._admin is not None:
             await self._admin.close()
             self._admin = None

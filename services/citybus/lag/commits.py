@@ -19,6 +19,8 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from citybus.kafka.closing import stop_consumer
+
 __all__ = ["CommitWatch", "OFFSETS_TOPIC", "parse_commit", "cancel_and_wait"]
 
 log = logging.getLogger(__name__)
@@ -103,8 +105,8 @@ class CommitWatch:
         task, self._task = self._task, None
         await cancel_and_wait(task)
         if self._consumer is not None:
-            await self._consumer.stop()
-            self._consumer = None
+            consumer, self._consumer = self._consumer, None
+            await stop_consumer(consumer)  # bounded, also with the broker gone
 
     async def _run(self) -> None:
         try:

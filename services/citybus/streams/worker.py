@@ -64,6 +64,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.structs import ConsumerRecord
 
 from citybus.errors import CitybusError
+from citybus.kafka.closing import STOP_TIMEOUT_S, finish_within, stop_consumer, stop_producer
 from citybus.kafka.commits import COMMIT_INTERVAL_S, PacedCommits
 from citybus.kafka.purge import PURGE_INTERVAL_S, HopPurger
 from citybus.streams.assignor import Owners, routing_assignor
@@ -109,6 +110,9 @@ class WorkerConfig:
     pipelined: bool = False
     # input offsets are committed at most this often (a crash replays at most this much more)
     commit_interval_ms: int = round(COMMIT_INTERVAL_S * 1000)
+    # at a stop, the batch in flight and the last commit get this long (the broker may be gone):
+    # past it they are abandoned, and replayed at the next start
+    stop_timeout_s: float = STOP_TIMEOUT_S
 
 
 class AssignmentFailed(CitybusError):
@@ -144,6 +148,7 @@ class StateWorker:
         self._assigned_once = asyncio.Event()
         self.failure: BaseException | None = None  # why an assignment failed (the worker stops)
         self._settling: asyncio.Task | None = None  # the unsettled batch (pipelined)
+        self._stop_deadline: float | None = None  # (loop time) when a stop abandons the last commit
         self.commits = PacedCommits(self._commit, config.commit_interval_ms / 1000)
         self.purger = HopPurger(bootstrap, config.purged, config.purge_interval_s)
         self.consumer: AIOKafkaConsumer | None = None
@@ -176,6 +181,8 @@ class StateWorker:
         return self.config.tick_interval is not None and _is_ticking(self.processor)
 
     def stop_soon(self) -> None:
+        if self._stop_deadline is None:
+            self._stop_deadline = asyncio.get_running_loop().time() + self.config.stop_timeout_s
         self._stopping.set()
 
     def fail(self, exc: BaseException) -> None:
@@ -189,24 +196,18 @@ class StateWorker:
             loop.add_signal_handler(sig, self.stop_soon)
 
     async def run(self) -> None:
-        """Until `stop_soon`: fetch, process, commit. Stops cleanly (last batch committed, group left)."""
+        """Until `stop_soon`: fetch, process, commit. Stops cleanly (last batch committed, group
+        left), in bounded time: the batch in flight and the last commit get `stop_timeout_s`
+        (with the broker gone they never end; abandoned, they are replayed at the next start)."""
         assert self.consumer is not None
         ticker = None
         interval = self.config.tick_interval
         if interval is not None and _is_ticking(self.processor):  # _acts_on_time, narrowed for mypy
             ticker = asyncio.create_task(self._ticks(interval, self.processor))
         try:
-            while not self._stopping.is_set():
-                fetched = await self.consumer.getmany(timeout_ms=self.config.poll_ms,
-                                                      max_records=self.config.max_records)
-                if fetched:
-                    await self._apply(fetched)
-                else:
-                    await self._idle()
-                if self._catching_up:
-                    await self._caught_up()
-                if ticker is not None and ticker.done():
-                    ticker.result()  # a failed tick stops the worker like a failed batch
+            if not await finish_within(self._until_stopped(ticker), self._stopping, self.config.stop_timeout_s):
+                log.warning("the batch in flight did not settle within %gs of the stop (broker unreachable?); "
+                            "it is replayed at the next start", self.config.stop_timeout_s)
         finally:
             if ticker is not None:
                 ticker.cancel()
@@ -217,6 +218,30 @@ class StateWorker:
         if self.failure is not None:
             raise AssignmentFailed(f"partitions could not be restored ({self.failure}); the worker stopped, "
                                    "restart it") from self.failure
+
+    async def _until_stopped(self, ticker: asyncio.Task | None) -> None:
+        assert self.consumer is not None
+        while not self._stopping.is_set():
+            fetched = await self.consumer.getmany(timeout_ms=self.config.poll_ms, max_records=self.config.max_records)
+            if fetched:
+                await self._apply(fetched)
+            else:
+                await self._idle()
+            if self._catching_up:
+                await self._caught_up()
+            if ticker is not None and ticker.done():
+                ticker.result()  # a failed tick stops the worker like a failed batch
+        await self._commit_last()
+
+    async def _commit_last(self) -> None:
+        """The unsettled batch settled and every offset done committed; a failure is logged (the
+        batches not committed are replayed at the next start)."""
+        async with self._lock:
+            try:
+                await self._settled()
+                await self.commits.flush()
+            except Exception as exc:  # noqa: BLE001 - it is replayed after the restart
+                log.warning("the last batch was not committed (%r); it is replayed at the next start", exc)
 
     async def _ticks(self, interval: float, processor: Ticking) -> None:
         while not self._stopping.is_set():
@@ -280,18 +305,30 @@ class StateWorker:
             self.ticking = {p for p in self.ready if p not in behind}
 
     async def close(self) -> None:
-        async with self._lock:
+        """The last commit (if `run` did not make it) within what is left of `stop_timeout_s`, the
+        clients stopped within their own limit (citybus.kafka.closing), the stores closed and the
+        data directory released, whether the broker answers or not."""
+        loop = asyncio.get_running_loop()
+        if self._stop_deadline is None:
+            self._stop_deadline = loop.time() + self.config.stop_timeout_s
+        left = self._stop_deadline - loop.time()
+        if (self._settling is not None or self.commits.pending) and self.consumer is not None:
             try:
-                await self._settled()
-                await self.commits.flush()
-            except Exception:  # noqa: BLE001 - it is replayed after the restart
-                log.exception("the last batch did not settle")
+                await asyncio.wait_for(self._commit_last(), max(left, 0.0))
+            except asyncio.TimeoutError:
+                log.warning("the last commit was not made within %gs of the stop (broker unreachable?); "
+                            "the batches since the one before are replayed at the next start",
+                            self.config.stop_timeout_s)
+        if self._settling is not None:  # abandoned: its batch is replayed
+            self._settling.cancel()
+            await asyncio.gather(self._settling, return_exceptions=True)
+            self._settling = None
         if self.consumer is not None:
             consumer, self.consumer = self.consumer, None
-            await consumer.stop()  # leaves the group: the revocation closes the stores
+            await stop_consumer(consumer)  # leaves the group
         if self.producer is not None:
             producer, self.producer = self.producer, None
-            await producer.stop()
+            await stop_producer(producer)
         await self.purger.close()
         self.stores.close_all()
         self.stores.unlock()
