@@ -21,6 +21,7 @@ from citybus.domain.contributions import (
     RetirementRequest,
     RetirementStatement,
     retirement_statement,
+    statement_json,
 )
 from citybus.errors import ValidationError
 
@@ -98,11 +99,15 @@ def apply_person(ledger: PersonLedger, book: RetirementBook, events: PersonEvent
             if known.request != request:
                 outcome.rejected.append(Rejected(origin, REQUEST_CONFLICT, other_content(request.request_id)))
             continue
+        sent = book.sent.get(request.request_id)
         try:
-            statement = retirement_statement(ledger, request, policies, revision=1)
+            statement = retirement_statement(ledger, request, policies, revision=1 if sent is None else sent["revision"])
+            if sent is not None and statement_json(statement) != sent:  # a crash sent other figures under it
+                statement = retirement_statement(ledger, request, policies, revision=sent["revision"] + 1)
         except ValidationError as exc:
             outcome.rejected.append(Rejected(origin, exc.reason_code, _unstatable(request.request_id, exc)))
             continue
+        book.sent.pop(request.request_id, None)
         book.record(request, statement)
         outcome.statements.append(statement)
         new_requests.add(request.request_id)

@@ -1,12 +1,15 @@
 """Restoring partition stores from their changelog before a worker applies any event to them."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
 
 from citybus.errors import BrokerError
 from citybus.streams.store import Stores
 
-__all__ = ["restore_changelog"]
+__all__ = ["read_outputs", "restore_changelog"]
 
 
 async def restore_changelog(bootstrap: str, changelog: str, stores: Stores, partitions: list[int]) -> int:
@@ -54,5 +57,39 @@ async def restore_changelog(bootstrap: str, changelog: str, stores: Stores, part
                 if await reader.position(tp) >= ends[tp]:
                     remaining.discard(tp)
         return restored
+    finally:
+        await reader.stop()
+
+
+async def read_outputs(bootstrap: str, topics: Iterable[str], stores: Stores, partitions: list[int]
+                       ) -> tuple[list[ConsumerRecord], dict[int, dict[str, int]]]:
+    """The records of `topics` past each partition store's position (`read_outputs` is for output
+    topics a store notes its position in), and partition -> topic -> the end they were read to."""
+    tps = [TopicPartition(topic, p) for topic in sorted(topics) for p in partitions]
+    if not tps:
+        return [], {}
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    await reader.start()
+    try:
+        reader.assign(tps)
+        ends = await reader.end_offsets(tps)
+        remaining = set()
+        for tp in tps:
+            start = stores[tp.partition].position(tp.topic)
+            if start < ends[tp]:
+                reader.seek(tp, start)
+                remaining.add(tp)
+        found: list[ConsumerRecord] = []
+        while remaining:
+            fetched = await reader.getmany(*remaining, timeout_ms=500)
+            for tp, records in fetched.items():
+                found.extend(r for r in records if r.offset < ends[tp])
+            for tp in list(remaining):  # records deleted by retention leave the position past them
+                if await reader.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+        read: dict[int, dict[str, int]] = {}
+        for tp in tps:
+            read.setdefault(tp.partition, {})[tp.topic] = ends[tp]
+        return found, read
     finally:
         await reader.stop()
