@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 
 from citybus.aggregation.process import BOOK, Aggregator
-from citybus.aggregation.service import SERVICE, medical_policies, worker_config
+from citybus.aggregation.service import SERVICE, internal_topics, medical_policies, worker_config
 from citybus.bus import default_intake
 from citybus.catalog import default_catalog
 from citybus.codec import decode
+from citybus.kafka.topics import ensure_topics
 from citybus.simulate.contributions import CONTRIBUTION, RETIREMENT, SimulatedEvent, publish_history, resident_id
 from citybus.streams.batch import Batch
 from citybus.streams.worker import StateWorker
@@ -90,6 +91,7 @@ async def test_a_replayed_request_never_changes_a_revision_already_sent(bus, tmp
                "retirement_date": dt.date(2025, 7, 1), "requested_at": 1_750_000_000_000}
     late = SimulatedEvent("442000", CONTRIBUTION, rid, _contribution(rid, "442000", f"{request_id}-L", "2015-01",
                                                                      "5000.00"))
+    await ensure_topics(bus, internal_topics(default_catalog()))  # what `serve` creates
     after = await topic_ends(bus, STATEMENTS)
     await publish_history(bus, early)
 
