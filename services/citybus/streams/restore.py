@@ -1,7 +1,7 @@
 """Restoring partition stores from their changelog before a worker applies any event to them."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
@@ -61,13 +61,14 @@ async def restore_changelog(bootstrap: str, changelog: str, stores: Stores, part
         await reader.stop()
 
 
-async def read_outputs(bootstrap: str, topics: Iterable[str], stores: Stores, partitions: list[int]
-                       ) -> tuple[list[ConsumerRecord], dict[int, dict[str, int]]]:
-    """The records of `topics` past each partition store's position (`read_outputs` is for output
-    topics a store notes its position in), and partition -> topic -> the end they were read to."""
+async def read_outputs(bootstrap: str, topics: Iterable[str], stores: Stores, partitions: list[int],
+                       handle: Callable[[list[ConsumerRecord]], Awaitable[None]]) -> dict[int, dict[str, int]]:
+    """The records of `topics` past each partition store's position (output topics a store notes
+    its position in), to `handle` a fetch at a time (a whole partition, on an empty disk, would not
+    fit in memory); returns partition -> topic -> the end they were read to."""
     tps = [TopicPartition(topic, p) for topic in sorted(topics) for p in partitions]
     if not tps:
-        return [], {}
+        return {}
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
     await reader.start()
     try:
@@ -79,17 +80,17 @@ async def read_outputs(bootstrap: str, topics: Iterable[str], stores: Stores, pa
             if start < ends[tp]:
                 reader.seek(tp, start)
                 remaining.add(tp)
-        found: list[ConsumerRecord] = []
         while remaining:
-            fetched = await reader.getmany(*remaining, timeout_ms=500)
-            for tp, records in fetched.items():
-                found.extend(r for r in records if r.offset < ends[tp])
+            fetched = await reader.getmany(*remaining, timeout_ms=500, max_records=5000)
+            found = [r for tp, records in fetched.items() for r in records if r.offset < ends[tp]]
+            if found:
+                await handle(found)
             for tp in list(remaining):  # records deleted by retention leave the position past them
                 if await reader.position(tp) >= ends[tp]:
                     remaining.discard(tp)
         read: dict[int, dict[str, int]] = {}
         for tp in tps:
             read.setdefault(tp.partition, {})[tp.topic] = ends[tp]
-        return found, read
+        return read
     finally:
         await reader.stop()

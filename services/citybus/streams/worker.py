@@ -435,14 +435,21 @@ class StateWorker:
                      sorted(numbers), restored, time.perf_counter() - began)
 
     async def _recover(self, processor: Recovering, partitions: list[int]) -> None:
-        """The recovered outputs past the stores' positions go to the processor; its batch settles
-        (outputs, changelog, stores, with the positions read to) before any event is applied."""
-        records, read = await read_outputs(self.bootstrap, self.config.recovered, self.stores, partitions)
-        deliveries: list[asyncio.Future] = []
-        batch = await processor.recover(records, self.stores, self._sender(deliveries))
-        await self._settle(batch, deliveries, read)
-        if records:
-            log.info("%d records of %s found past the stores' positions", len(records),
+        """The recovered outputs past the stores' positions go to the processor, a fetch at a time;
+        each of its batches settles (outputs, changelog, stores) before any event is applied, then
+        the stores note the positions read to."""
+        found = 0
+
+        async def handle(records: list[ConsumerRecord]) -> None:
+            nonlocal found
+            found += len(records)
+            deliveries: list[asyncio.Future] = []
+            await self._settle(await processor.recover(records, self.stores, self._sender(deliveries)), deliveries, {})
+
+        read = await read_outputs(self.bootstrap, self.config.recovered, self.stores, partitions, handle)
+        await self._settle(Batch(), [], read)
+        if found:
+            log.info("%d records of %s found past the stores' positions", found,
                      ", ".join(sorted(self.config.recovered)))
 
     # ---- for the web side ------------------------------------------------------------------
