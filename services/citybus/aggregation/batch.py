@@ -22,6 +22,7 @@ from citybus.domain.contributions import (
     RetirementRequest,
     RetirementStatement,
     retirement_statement,
+    statement_json,
 )
 from citybus.errors import ValidationError
 
@@ -103,14 +104,19 @@ def apply_person(ledger: PersonLedger, book: RetirementBook, events: PersonEvent
             if known.request != request:
                 outcome.rejected.append(Rejected(origin, REQUEST_CONFLICT, other_content(request.request_id)))
             continue
-        if len(book.issued) >= MAX_REQUESTS_PER_RESIDENT:
+        sent = book.sent.get(request.request_id)
+        if sent is None and len(book.issued) >= MAX_REQUESTS_PER_RESIDENT:  # (a sent one was within it)
             outcome.rejected.append(Rejected(origin, LIMIT_EXCEEDED, _too_many_requests(book, request.request_id)))
             continue
         try:
-            statement = retirement_statement(ledger, request, policies, revision=1)
+            revision = 1 if sent is None else sent["revision"]
+            statement = retirement_statement(ledger, request, policies, revision=revision)
+            if sent is not None and statement_json(statement) != sent:  # a crash sent other figures under it
+                statement = retirement_statement(ledger, request, policies, revision=sent["revision"] + 1)
         except ValidationError as exc:
             outcome.rejected.append(Rejected(origin, exc.reason_code, _unstatable(request.request_id, exc)))
             continue
+        book.sent.pop(request.request_id, None)
         book.record(request, statement)
         outcome.statements.append(statement)
         new_requests.add(request.request_id)

@@ -28,16 +28,38 @@ class IssuedStatement:
 
 
 class RetirementBook:
-    """request_id -> IssuedStatement, for one resident; stored as JSON bytes."""
+    """request_id -> IssuedStatement, for one resident; stored as JSON bytes.
 
-    __slots__ = ("resident_id", "issued")
+    `sent`: request_id -> the JSON view of a statement found on the statements topic for a request
+    the book does not hold (a crash after the statement was sent, before the book was stored); the
+    request, when it is applied again, takes that revision (citybus.aggregation.batch)."""
 
-    def __init__(self, resident_id: str, issued: dict[str, IssuedStatement] | None = None) -> None:
+    __slots__ = ("resident_id", "issued", "sent")
+
+    def __init__(self, resident_id: str, issued: dict[str, IssuedStatement] | None = None,
+                 sent: dict[str, dict[str, Any]] | None = None) -> None:
         self.resident_id = resident_id
         self.issued: dict[str, IssuedStatement] = dict(issued or {})
+        self.sent: dict[str, dict[str, Any]] = dict(sent or {})
 
     def __bool__(self) -> bool:
-        return bool(self.issued)
+        return bool(self.issued or self.sent)
+
+    def adopt(self, view: dict[str, Any]) -> bool:
+        """A statement that was on the statements topic (sent by a batch whose state a crash lost):
+        the book takes it when it is a later revision than the one it holds. True when it did."""
+        request_id, revision = view["request_id"], view["revision"]
+        issued = self.issued.get(request_id)
+        if issued is not None:
+            if revision <= issued.revision:
+                return False
+            self.issued[request_id] = IssuedStatement(issued.request, view)
+            return True
+        known = self.sent.get(request_id)
+        if known is not None and revision <= known["revision"]:
+            return False
+        self.sent[request_id] = view
+        return True
 
     def record(self, request: RetirementRequest, statement: RetirementStatement) -> dict[str, Any]:
         view = statement_json(statement)
@@ -45,10 +67,13 @@ class RetirementBook:
         return view
 
     def to_bytes(self) -> bytes:
-        return json.dumps({
+        obj: dict[str, Any] = {
             "resident_id": self.resident_id,
             "issued": [{"request": request_json(i.request), "statement": i.statement} for i in self.issued.values()],
-        }, separators=(",", ":")).encode()
+        }
+        if self.sent:
+            obj["sent"] = list(self.sent.values())
+        return json.dumps(obj, separators=(",", ":")).encode()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> RetirementBook:
@@ -57,7 +82,7 @@ class RetirementBook:
         for item in obj["issued"]:
             request = _request_of(item["request"])
             issued[request.request_id] = IssuedStatement(request, item["statement"])
-        return cls(obj["resident_id"], issued)
+        return cls(obj["resident_id"], issued, {view["request_id"]: view for view in obj.get("sent", ())})
 
 
 def request_json(request: RetirementRequest) -> dict[str, Any]:

@@ -22,8 +22,10 @@ crash harmless; this module only decides.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from aiokafka.structs import ConsumerRecord
@@ -34,9 +36,12 @@ from citybus.aggregation.batch import (
 from citybus.aggregation.book import RetirementBook
 from citybus.aggregation.cache import MISSING, LruCache
 from citybus.aggregation.claims import CLAIM, CLAIMED, CLAIMS_TOPIC, claim_conflict, claim_value
+from citybus.aggregation.outputs import STATEMENT as STATEMENT_RECORD
 from citybus.aggregation.outputs import index_message, statement_message, summary_message
 from citybus.bus import DeadLetterSink, Intake, Rejection
+from citybus.codec import decode
 from citybus.domain.contributions import MedicalPolicy, PersonLedger, RetirementRequest
+from citybus.domain.ids import money_str
 from citybus.streams.origin import ORIGIN_HEADER, forward_headers, hop_of, origin_of
 from citybus.streams.store import Stores
 from citybus.streams.batch import Batch, Send, partition_of
@@ -48,6 +53,8 @@ WRONG_KEY = "WRONG_KEY"  # added by this service: the Kafka key is not the recor
 INDEX_TOPIC = "citybus-aggregation-statements-by-request"
 BY_PERSON_TOPIC = "citybus-aggregation-by-person"
 LEDGER, BOOK, STATEMENT = b"L", b"R", b"S"
+
+log = logging.getLogger(__name__)
 
 
 class Aggregator:
@@ -100,6 +107,25 @@ class Aggregator:
             await deadletters.reject(rejection)
         self.events += len(records)
         self.rejected += len(rejections)
+        return batch
+
+    async def recover(self, records: Sequence[ConsumerRecord], stores: Stores, send: Send) -> Batch:
+        """Statements past what the stores hold were sent by a batch whose state a crash lost: the
+        person's book takes them (and the index), so the replay issues other figures under the next
+        revision, never under one already sent."""
+        batch = Batch()
+        for record in records:
+            view = _sent_statement(record)
+            if view is None or partition_of(view["resident_id"].encode(), self.partitions) != record.partition:
+                continue
+            rid = view["resident_id"]
+            book = self._book(rid, stores[record.partition])
+            if not book.adopt(view):
+                continue
+            self._books.put(rid, book)
+            batch.put(record.partition, BOOK + rid.encode(), book.to_bytes())
+            topic, request_key, value, headers = index_message(INDEX_TOPIC, view)
+            await send(topic, request_key, value, headers, partition_of(request_key, self.partitions))
         return batch
 
     def _check(self, record: ConsumerRecord) -> tuple[Any, ConsumerRecord] | Rejection:
@@ -239,6 +265,30 @@ class Aggregator:
 def _claimed(record: ConsumerRecord) -> bool:
     """A request its claim sent on (the hop is read only on this service's own topic)."""
     return record.topic == BY_PERSON_TOPIC and hop_of(record) == CLAIMED
+
+
+def _sent_statement(record: ConsumerRecord) -> dict[str, Any] | None:
+    """The JSON view (as the book keeps it) of a statement this service sent, or None when the
+    record is not one (the topic is the bus's: log it and leave it)."""
+    try:
+        _, statement = decode(record.value, STATEMENT_RECORD)
+    except Exception as exc:  # noqa: BLE001 - any decoding failure: not a statement of ours
+        log.warning("%s %d@%d is not a statement (%s): not recovered", record.topic, record.partition,
+                    record.offset, exc)
+        return None
+    statement.pop("issued_at", None)
+    return _money_strings(statement)
+
+
+def _money_strings(value: Any) -> Any:
+    """Decimals as the JSON view writes money."""
+    if isinstance(value, Decimal):
+        return money_str(value)
+    if isinstance(value, dict):
+        return {k: _money_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_money_strings(v) for v in value]
+    return value
 
 
 def _index_revision(record: ConsumerRecord) -> int | str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from citybus.aggregation.outputs import STATEMENTS_TOPIC
 from citybus.aggregation.process import BY_PERSON_TOPIC, CLAIMS_TOPIC, INDEX_TOPIC, Aggregator
 from citybus.aggregation.web import AggregationWeb
 from citybus.bus import DEADLETTER_TOPIC, default_intake
@@ -31,7 +32,7 @@ from citybus.streams.web import advertised_url, run_worker
 from citybus.streams.worker import StateWorker, WorkerConfig
 
 __all__ = ["SERVICE", "GROUP", "CHANGELOG_TOPIC", "INDEX_TOPIC", "BY_PERSON_TOPIC", "CLAIMS_TOPIC", "source_topics",
-           "input_topics", "medical_policies", "internal_topics", "serve"]
+           "input_topics", "medical_policies", "internal_topics", "worker_config", "serve"]
 
 log = logging.getLogger(__name__)
 SERVICE = "aggregation"
@@ -68,6 +69,16 @@ def internal_topics(catalog: Catalog) -> list[TopicSpec]:
             model.internal(CLAIMS_TOPIC, SERVICE, "delete", -1)]
 
 
+def worker_config(catalog: Catalog, data_dir: Path, url: str, max_records: int = 20000) -> WorkerConfig:
+    """The aggregation's worker: its topics, changelog, own logs and hops."""
+    return WorkerConfig(
+        group=GROUP, topics=input_topics(catalog), changelog=CHANGELOG_TOPIC, data_dir=data_dir, url=url,
+        partitions=catalog.topic(DEADLETTER_TOPIC).partitions, self_logged=frozenset({INDEX_TOPIC}),
+        purged=frozenset({BY_PERSON_TOPIC, CLAIMS_TOPIC}), max_records=max_records,
+        # a statement sent before a crash lost its book is taken back from there (Aggregator.recover)
+        recovered=frozenset({STATEMENTS_TOPIC}))
+
+
 async def serve(web_port: int, data_dir: Path | None = None, cache_persons: int = 20000,
                 max_records: int = 20000) -> None:
     """One worker, until SIGTERM/SIGINT: then its last batch is committed and it leaves the group."""
@@ -80,11 +91,8 @@ async def serve(web_port: int, data_dir: Path | None = None, cache_persons: int 
     partitions = catalog.topic(DEADLETTER_TOPIC).partitions
     aggregator = Aggregator(intake=default_intake(), service=SERVICE, policies=medical_policies(catalog),
                             partitions=partitions, cache_persons=cache_persons)
-    config = WorkerConfig(
-        group=GROUP, topics=input_topics(catalog), changelog=CHANGELOG_TOPIC,
-        data_dir=(data_dir or conf.data_dir) / SERVICE, url=advertised_url(conf.web_host, web_port),
-        partitions=partitions, self_logged=frozenset({INDEX_TOPIC}),
-        purged=frozenset({BY_PERSON_TOPIC, CLAIMS_TOPIC}), max_records=max_records)
+    config = worker_config(catalog, (data_dir or conf.data_dir) / SERVICE, advertised_url(conf.web_host, web_port),
+                           max_records)
     worker = StateWorker(bootstrap, config, aggregator)
     site = AggregationWeb(worker, aggregator)
     await run_worker(worker, site, conf.web_host, web_port, "aggregation")

@@ -13,7 +13,7 @@ from aiokafka.structs import ConsumerRecord
 from citybus.kafka.partitioning import partition_of
 from citybus.streams.store import Stores
 
-__all__ = ["Batch", "Processor", "Send", "Ticking", "partition_of", "remembered_partitioner"]
+__all__ = ["Batch", "Processor", "Recovering", "Send", "Ticking", "partition_of", "remembered_partitioner"]
 
 # (topic, key, value, headers, partition or None) -> awaits enqueueing, not delivery
 Send = Callable[..., Awaitable[None]]
@@ -65,3 +65,12 @@ class Ticking(Protocol):
     same order as a batch's (outputs, changelog, stores, `send_after` outputs), without commit."""
 
     async def tick(self, ready: frozenset[int], stores: Stores, send: Send) -> Batch: ...
+
+
+class Recovering(Protocol):
+    """A processor some of whose outputs are also its memory (`WorkerConfig.recovered`): at an
+    assignment, after the restore and before any event, it gets what those topics hold past the
+    stores' positions (what a batch sent before a crash lost its state); its batch settles like a
+    tick's."""
+
+    async def recover(self, records: Sequence[ConsumerRecord], stores: Stores, send: Send) -> Batch: ...

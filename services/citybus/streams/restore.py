@@ -1,12 +1,15 @@
 """Restoring partition stores from their changelog before a worker applies any event to them."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable
+
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
 
 from citybus.errors import BrokerError
 from citybus.streams.store import Stores
 
-__all__ = ["restore_changelog", "check_not_ahead"]
+__all__ = ["check_not_ahead", "read_outputs", "restore_changelog"]
 
 
 async def restore_changelog(bootstrap: str, changelog: str, stores: Stores, partitions: list[int]) -> int:
@@ -66,3 +69,38 @@ def check_not_ahead(changelog: str, stores: Stores, ends: dict[int, int]) -> Non
         raise BrokerError(
             f"{changelog} is behind the stores ({'; '.join(ahead)}): the changelog was deleted or truncated. "
             "Restore the topic, or delete these partitions' stores to accept the changelog's state")
+
+
+async def read_outputs(bootstrap: str, topics: Iterable[str], stores: Stores, partitions: list[int],
+                       handle: Callable[[list[ConsumerRecord]], Awaitable[None]]) -> dict[int, dict[str, int]]:
+    """The records of `topics` past each partition store's position (output topics a store notes
+    its position in), to `handle` a fetch at a time (a whole partition, on an empty disk, would not
+    fit in memory); returns partition -> topic -> the end they were read to."""
+    tps = [TopicPartition(topic, p) for topic in sorted(topics) for p in partitions]
+    if not tps:
+        return {}
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    await reader.start()
+    try:
+        reader.assign(tps)
+        ends = await reader.end_offsets(tps)
+        remaining = set()
+        for tp in tps:
+            start = stores[tp.partition].position(tp.topic)
+            if start < ends[tp]:
+                reader.seek(tp, start)
+                remaining.add(tp)
+        while remaining:
+            fetched = await reader.getmany(*remaining, timeout_ms=500, max_records=5000)
+            found = [r for tp, records in fetched.items() for r in records if r.offset < ends[tp]]
+            if found:
+                await handle(found)
+            for tp in list(remaining):  # records deleted by retention leave the position past them
+                if await reader.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+        read: dict[int, dict[str, int]] = {}
+        for tp in tps:
+            read.setdefault(tp.partition, {})[tp.topic] = ends[tp]
+        return read
+    finally:
+        await reader.stop()

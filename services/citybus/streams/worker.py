@@ -18,8 +18,10 @@ One batch (everything `getmany` returned), under the worker's lock:
    revocation and at stop), with the offsets of every batch done since the last commit.
 
 A crash before 2 replays the batch against the old state, and the outputs are made again
-(duplicates, never gaps). A crash after 2 finds the new state in the changelog, whose records
-are only written once every output of their batch is on the broker. The rules downstream are
+(duplicates, never gaps; an output the replay may decide otherwise, because its batch now holds
+more, is read back at the next assignment from a `recovered` topic before any event is applied).
+A crash after 2 finds the new state in the changelog, whose records are only written once every
+output of their batch is on the broker. The rules downstream are
 idempotent (latest revision wins, a redelivered event changes nothing), so replays are harmless.
 
 Partitions move only at a rebalance. The revocation waits for the lock (the batch in flight
@@ -68,8 +70,8 @@ from citybus.kafka.closing import STOP_TIMEOUT_S, finish_within, stop_consumer, 
 from citybus.kafka.commits import COMMIT_INTERVAL_S, PacedCommits
 from citybus.kafka.purge import PURGE_INTERVAL_S, HopPurger
 from citybus.streams.assignor import Owners, routing_assignor
-from citybus.streams.batch import Batch, Processor, Send, Ticking, partition_of, remembered_partitioner
-from citybus.streams.restore import restore_changelog
+from citybus.streams.batch import Batch, Processor, Recovering, Send, Ticking, partition_of, remembered_partitioner
+from citybus.streams.restore import read_outputs, restore_changelog
 from citybus.streams.store import Stores
 
 __all__ = ["AssignmentFailed", "StateWorker", "WorkerConfig"]
@@ -113,6 +115,11 @@ class WorkerConfig:
     # at a stop, the batch in flight and the last commit get this long (the broker may be gone):
     # past it they are abandoned, and replayed at the next start
     stop_timeout_s: float = STOP_TIMEOUT_S
+    # output topics keyed like the state (a record in the partition of the state that made it) whose
+    # records are also the processor's memory: a crash after the outputs, before the changelog, leaves
+    # them ahead of the state. Each store notes where its batches' records on them end; at an
+    # assignment what lies past that goes to the processor's `recover` before any event is applied
+    recovered: frozenset[str] = frozenset()
 
 
 class AssignmentFailed(CitybusError):
@@ -123,6 +130,10 @@ class AssignmentFailed(CitybusError):
 
 def _is_ticking(processor: Processor) -> TypeGuard[Ticking]:
     return hasattr(processor, "tick")
+
+
+def _is_recovering(processor: Processor) -> TypeGuard[Recovering]:
+    return hasattr(processor, "recover")
 
 
 class StateWorker:
@@ -392,10 +403,14 @@ class StateWorker:
                       logged: dict[int, dict[str, int]]) -> None:
         """Steps 1-3 of a batch (or a tick): outputs acknowledged, then the changelog, then the
         stores; then the outputs to send after the state."""
-        await asyncio.gather(*deliveries)  # 1. every output is on the broker
+        delivered = await asyncio.gather(*deliveries)  # 1. every output is on the broker
         positions = await self._changelog(batch)  # 2. then the state
         for partition, topics in logged.items():
             positions.setdefault(partition, {}).update(topics)
+        for metadata in delivered if self.config.recovered else ():  # where the recovered outputs end
+            if metadata.topic in self.config.recovered:
+                noted = positions.setdefault(metadata.partition, {})
+                noted[metadata.topic] = max(noted.get(metadata.topic, 0), metadata.offset + 1)
         for partition in set(batch.state) | set(batch.local) | set(positions):  # 3. the stores
             values = {**batch.local.get(partition, {}), **batch.state.get(partition, {})}
             self.stores[partition].write(values, positions.get(partition))
@@ -453,10 +468,30 @@ class StateWorker:
             if assigned and self._acts_on_time:  # no tick there before everything already on these partitions is read
                 self._catching_up.update(await self.consumer.end_offsets(list(assigned)))
             self.processor.forget(numbers)
+            if self.config.recovered and _is_recovering(self.processor):
+                await self._recover(self.processor, sorted(numbers))
             self.ready |= numbers
             self._assigned_once.set()
             log.info("partitions assigned: %s; %d changelog records restored in %.2fs",
                      sorted(numbers), restored, time.perf_counter() - began)
+
+    async def _recover(self, processor: Recovering, partitions: list[int]) -> None:
+        """The recovered outputs past the stores' positions go to the processor, a fetch at a time;
+        each of its batches settles (outputs, changelog, stores) before any event is applied, then
+        the stores note the positions read to."""
+        found = 0
+
+        async def handle(records: list[ConsumerRecord]) -> None:
+            nonlocal found
+            found += len(records)
+            deliveries: list[asyncio.Future] = []
+            await self._settle(await processor.recover(records, self.stores, self._sender(deliveries)), deliveries, {})
+
+        read = await read_outputs(self.bootstrap, self.config.recovered, self.stores, partitions, handle)
+        await self._settle(Batch(), [], read)
+        if found:
+            log.info("%d records of %s found past the stores' positions", found,
+                     ", ".join(sorted(self.config.recovered)))
 
     # ---- for the web side ------------------------------------------------------------------
     def partition_of(self, key: bytes) -> int:

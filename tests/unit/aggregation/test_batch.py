@@ -140,3 +140,31 @@ def test_records_that_make_an_issued_statement_unwritable_are_dead_lettered_and_
     assert all("r-1" in r.reason and "revision 1" in r.reason for r in outcome.rejected)
     assert outcome.statements == [] and book.issued["r-1"].statement == issued
     assert outcome.changed_schemes == ("PENSION", "MEDICAL")
+
+
+def test_a_request_whose_statement_a_crash_sent_takes_its_revision_or_the_next():
+    """The book adopted a statement found on the topic (its request's state was lost): the request,
+    applied again, re-sends it under that revision when the figures are the same, else issues
+    the next revision; never other figures under a revision already sent."""
+    events = run("440300", "2010-01", 12)
+    sent = statement_json(apply_person(PersonLedger(P), RetirementBook(P), person(events, [request()]),
+                                       POLICIES).statements[0])
+    same, other = RetirementBook(P), RetirementBook(P)
+    assert same.adopt(sent) and other.adopt(sent) and not other.adopt(sent)
+    again = apply_person(PersonLedger(P), same, person(events, [request()]), POLICIES)
+    assert [statement_json(s) for s in again.statements] == [sent] and not same.sent
+    more = events + run("442000", "2011-01", 1)
+    moved = apply_person(PersonLedger(P), RetirementBook.from_bytes(other.to_bytes()), person(more, [request()]),
+                         POLICIES)
+    assert [s.revision for s in moved.statements] == [2]
+    assert moved.statements[0].pension.total_months == reference_figures(more, request())["pension"]["total_months"]
+
+
+def test_a_book_takes_only_a_later_revision_of_a_statement_it_holds():
+    book = RetirementBook(P)
+    apply_person(PersonLedger(P), book, person(run("440300", "2010-01", 12), [request()]), POLICIES)
+    held = next(iter(book.issued.values())).statement
+    assert not book.adopt(held)
+    later = {**held, "revision": 2, "pension": {**held["pension"], "total_months": 13}}
+    assert book.adopt(later) and next(iter(book.issued.values())).statement == later
+    assert RetirementBook.from_bytes(book.to_bytes()).issued[held["request_id"]].statement == later
