@@ -1,5 +1,7 @@
 """Identifier and field forms of bus.md."""
 
+from decimal import Decimal
+
 import pytest
 
 from citybus.domain.ids import (
@@ -78,6 +80,14 @@ def test_money(value, ok):
     else:
         with pytest.raises(ValidationError):
             to_money(value)
+
+
+@pytest.mark.parametrize("value", [Decimal("1" * 29 + ".00"), Decimal(-10**700).scaleb(-2), "9" * 40 + ".5"])
+def test_an_amount_with_more_digits_than_decimal_arithmetic_keeps_is_refused_as_too_large(value):
+    """An Avro decimal(14,2) carries any number of bytes: 30 digits made quantize raise InvalidOperation
+    (the context keeps 28) and the aggregation stopped on that record at every replay."""
+    with pytest.raises(ValidationError, match="exceeds decimal"):
+        to_money(value)
 
 
 def test_values_remembered_as_valid_do_not_let_others_through():

@@ -40,7 +40,7 @@ from citybus.aggregation.outputs import STATEMENT as STATEMENT_RECORD
 from citybus.aggregation.outputs import index_message, statement_message, summary_message
 from citybus.bus import DeadLetterSink, Intake, Rejection
 from citybus.codec import decode
-from citybus.domain.contributions import MedicalPolicy, PersonLedger, RetirementRequest
+from citybus.domain.contributions import ContributionRecord, MedicalPolicy, PersonLedger, RetirementRequest
 from citybus.domain.ids import money_str
 from citybus.streams.origin import ORIGIN_HEADER, forward_headers, hop_of, origin_of
 from citybus.streams.store import Stores
@@ -131,7 +131,7 @@ class Aggregator:
     def _check(self, record: ConsumerRecord) -> tuple[Any, ConsumerRecord] | Rejection:
         """The record's domain value and where it was first published, or why it is refused."""
         if record.topic in (BY_PERSON_TOPIC, CLAIMS_TOPIC):
-            origin = origin_of(record)
+            origin = origin_of(record, self.partitions)
             if origin is None:
                 return Rejection.of_record(record, "UNDECODABLE",
                                            f"{ORIGIN_HEADER} header: missing or not topic/partition/offset/timestamp")
@@ -140,6 +140,10 @@ class Aggregator:
                                     list(record.headers or ()))
         if isinstance(outcome, Rejection):
             return outcome
+        if type(outcome.value) not in (ContributionRecord, RetirementRequest):
+            # only on this service's own topics, whose origin header names any topic (another type's)
+            return Rejection.of_record(record, "WRONG_TYPE", f"a {type(outcome.value).__name__}: this service "
+                                                             "reads contributions and retirement requests only")
         if record.key != outcome.value.resident_id.encode():
             return Rejection.of_record(record, WRONG_KEY, f"key: must be the record's resident_id "
                                                           f"{outcome.value.resident_id} (got {record.key!r})")
@@ -297,7 +301,7 @@ def _index_revision(record: ConsumerRecord) -> int | str:
         return "key: missing (must be the request_id)"
     try:
         view = json.loads(record.value)
-    except (TypeError, ValueError) as exc:  # None, not UTF-8, not JSON
+    except (TypeError, ValueError, RecursionError) as exc:  # None, not UTF-8, not JSON, nested too deep
         return f"value: not a JSON statement ({exc})"
     revision = view.get("revision") if isinstance(view, dict) else None
     if isinstance(revision, bool) or not isinstance(revision, int) or revision < 1:

@@ -63,6 +63,10 @@ def _request(record: dict[str, Any], catalog: Catalog) -> Any:
     # but an id or a requester too long to keep, or to quote in a status, cannot be kept even so
     check_size("migration_id", record["migration_id"], MAX_ID_BYTES)
     check_size("requested_by", record["requested_by"], MAX_ID_BYTES)
+    # quoted in its status (and re-keyed by subject_id when misrouted): a request near the broker's
+    # limit would make a record over it, which the orchestrator could not send
+    for field in ("subject_id", "from_city", "to_city"):
+        check_size(field, record[field], MAX_ID_BYTES)
     return request_from_avro(record)
 
 

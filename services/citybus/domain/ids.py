@@ -124,12 +124,12 @@ def to_money(value: object, field: str = "amount", minimum: Decimal | None = Dec
         raise ValidationError(field, "must be a decimal amount", value) from exc
     if not amount.is_finite():
         raise ValidationError(field, "must be a finite amount", value)
+    if abs(amount) > _MAX_MONEY:  # first: quantize raises on more digits than the context's 28
+        raise ValidationError(field, "exceeds decimal(14,2)", value)
     if amount != amount.quantize(CENT):
         raise ValidationError(field, "at most two decimal places", value)
     if minimum is not None and amount < minimum:
         raise ValidationError(field, f"must be >= {minimum}", value)
-    if abs(amount) > _MAX_MONEY:
-        raise ValidationError(field, "exceeds decimal(14,2)", value)
     return amount.quantize(CENT)
 
 

@@ -49,6 +49,7 @@ from citybus.domain.migration import (
     HOUSEHOLD_MOVE_REQUESTER,
     MigrationRequested,
     PublishStatus,
+    ReplyReceived,
     SagaPolicy,
     SagaState,
     status_of,
@@ -222,7 +223,7 @@ class Orchestrator:
     async def _event(self, record: ConsumerRecord, stores: Stores, send: Send, sink: DeadLetterSink,
                      batch: Batch) -> Outcome | None:
         stage = record.topic if record.topic in (CLAIMS_TOPIC, CLAIMED_TOPIC) else None
-        origin = record if stage is None else origin_of(record)
+        origin = record if stage is None else origin_of(record, self.partitions)
         if origin is None:
             await self._reject(sink, record, "UNDECODABLE", f"{ORIGIN_HEADER} header: missing or not "
                                                             "topic/partition/offset/timestamp")
@@ -234,6 +235,11 @@ class Orchestrator:
             await sink.reject(checked)
             return None
         value = checked.value
+        if not isinstance(value, (MigrationRequested, ReplyReceived)):
+            # only on this service's own topics, whose origin header names any topic (another type's)
+            await self._reject(sink, origin, "WRONG_TYPE", f"a {type(value).__name__}: this service reads "
+                                                           "migration requests, household moves and replies only")
+            return None
         if isinstance(value, MigrationRequested):
             if value.requested_by == HOUSEHOLD_MOVE_REQUESTER and origin.timestamp > value.requested_at:
                 # a zero-click migration is requested when the bus reads the move, not when the

@@ -20,6 +20,7 @@ ORIGIN_HEADER = "citybus-origin"  # "topic/partition/offset/timestamp" (older fo
 ORIGIN_KEY_HEADER = "citybus-origin-key"  # the original key (absent: the forwarded record's own)
 HOP_HEADER = "citybus-hop"  # the step that forwarded the record (absent: a plain repartition)
 _OURS = (ORIGIN_HEADER, ORIGIN_KEY_HEADER, HOP_HEADER)
+_OFFSETS = range(2**63)  # a Kafka offset, and what a dead letter's offset (an Avro long) can name
 
 
 def forward_headers(record: ConsumerRecord, hop: bytes | None = None) -> list[tuple[str, bytes]]:
@@ -38,8 +39,10 @@ def hop_of(record: ConsumerRecord) -> bytes | None:
     return None
 
 
-def origin_of(record: ConsumerRecord) -> ConsumerRecord | None:
-    """A forwarded record as it was first published; None when its origin header is missing or malformed."""
+def origin_of(record: ConsumerRecord, partitions: int) -> ConsumerRecord | None:
+    """A forwarded record as it was first published; None when its origin header is missing or malformed,
+    or names coordinates no record of the service's `partitions`-partition topics has (its dead letter
+    could not be written, a send to its partition fails: the service would stop at every replay)."""
     headers = tuple(record.headers or ())
     found = dict(headers)
     try:
@@ -47,6 +50,8 @@ def origin_of(record: ConsumerRecord) -> ConsumerRecord | None:
         if len(rest) > 1 or not topic:
             raise ValueError(found[ORIGIN_HEADER])
         timestamp = int(rest[0]) if rest else record.timestamp
+        if int(partition) not in range(partitions) or int(offset) not in _OFFSETS:
+            raise ValueError(found[ORIGIN_HEADER])  # no record was ever there: its dead letter could not say so
         key = found.get(ORIGIN_KEY_HEADER, record.key)
         return replace(record, topic=topic, partition=int(partition), offset=int(offset), timestamp=timestamp,
                        key=key or None, headers=tuple(h for h in headers if h[0] not in _OURS))

@@ -3,6 +3,7 @@ dead-lettered with its reason and the next record is still decided; a request th
 rule ends REJECTED naming the rule (migration.md), while one it cannot decode is dead-lettered."""
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,17 @@ from orchestrator_rig import PERSON, Rig, consumed, request_record, sagas_of
 
 from citybus.codec import encode
 from citybus.codec.mapping.household import household_moved_record
+from citybus.migration.wire import CLAIMED_TOPIC, CLAIMS_TOPIC
 from citybus.streams.batch import partition_of
+from citybus.streams.origin import ORIGIN_HEADER
 
 REPLY, MOVE, REQUEST = ("citybus.migration.MigrationReply", "citybus.household.HouseholdMoved",
                         "citybus.migration.MigrationRequested")
+CONTRIBUTION = "citybus.insurance.ContributionRecorded"
+CONTRIBUTION_RECORD = {
+    "record_id": "SZ-1", "revision": 1, "status": "ACTIVE", "resident_id": PERSON, "city": "440300",
+    "scheme": "PENSION", "insured_kind": "EMPLOYEE", "month": "2020-01", "contribution_base": Decimal("10000.00"),
+    "employer_amount": Decimal("1600.00"), "employee_amount": Decimal("800.00"), "recorded_at": 1_580_515_200_000}
 REPLIES, MOVES, REQUESTS = "city.442000.replies", "city.442000.household.moves", "bus.migration.requests"
 HOME = partition_of(PERSON.encode(), 6)
 KEY = PERSON.encode()
@@ -159,6 +167,9 @@ UNREADABLE_REQUESTS = [
     # too long to keep or to quote in a REJECTED status (which must fit in one record): no migration
     (encode(REQUEST, request(migration_id="m" * 129)), "INVALID_FIELD", "migration_id: must be at most 128 bytes"),
     (encode(REQUEST, request(requested_by="p" * 129)), "INVALID_FIELD", "requested_by: must be at most 128 bytes"),
+    # quoted in the REJECTED status: near the broker's 1 MB limit that status would pass it
+    (encode(REQUEST, request(from_city="\x00" * 129)), "INVALID_FIELD", "from_city: must be at most 128 bytes"),
+    (encode(REQUEST, request(to_city="4" * 1_000_000)), "INVALID_FIELD", "to_city: must be at most 128 bytes"),
 ]
 
 
@@ -173,6 +184,53 @@ async def test_an_unreadable_request_is_dead_lettered_and_starts_nothing(
         assert set(sagas_of(rig, PERSON)) == {"m-3"}
         assert [s["migration_id"] for s in rig.decoded("bus.migration.status")] == ["m-3"]
         assert [c["migration_id"] for c in rig.decoded("city.442000.commands")] == ["m-3"]
+    finally:
+        rig.stores.close_all()
+
+
+async def test_a_misrouted_request_whose_subject_id_is_too_long_is_dead_lettered_not_sent_on(tmp_path: Path) -> None:
+    """A request keyed otherwise is sent on keyed by its subject_id: with a 700 kB subject_id (a
+    1 MB record the broker took) that was key + value 1.4 MB, refused by the broker: the orchestrator
+    stopped at every replay."""
+    rig = Rig(tmp_path, set(range(6)))
+    bad = consumed(REQUESTS, 0, 5, b"portal-key", encode(REQUEST, request(subject_id="4" * 700_000)))
+    try:
+        await rig.process(bad)
+        _dead_letter(rig, bad, "INVALID_FIELD", "subject_id: must be at most 128 bytes")
+        assert rig.to(REQUESTS) == []
+    finally:
+        rig.stores.close_all()
+
+
+# ---- the service's own topics: a record it could not have written there is dead-lettered -----
+def _hop(topic: str, key: bytes, value: bytes, origin: bytes) -> ConsumerRecord:
+    return consumed(topic, HOME, 11, key, value, [("ce_type", b"x"), (ORIGIN_HEADER, origin)])
+
+
+OWN_TOPICS_BAD = [
+    # coordinates no Kafka record has: its dead letter (partition an int, offset a long) could not be written
+    (CLAIMED_TOPIC, GOOD_REQUEST[:12], REQUESTS.encode() + b"/1/9223372036854775808/0", "UNDECODABLE",
+     "citybus-origin header"),
+    # claimed, then sent on to CLAIMED in the origin's partition: one the topics (6 partitions) do not have
+    (CLAIMS_TOPIC, GOOD_REQUEST, REQUESTS.encode() + b"/6/5/0", "UNDECODABLE", "citybus-origin header"),
+    # an origin naming a topic of another record type: decoded as that type, which no saga takes
+    (CLAIMED_TOPIC, encode(CONTRIBUTION, CONTRIBUTION_RECORD), b"city.440300.insurance.contributions/1/5/0",
+     "WRONG_TYPE", "ContributionRecord"),
+    (CLAIMS_TOPIC, encode(CONTRIBUTION, CONTRIBUTION_RECORD), b"somewhere/1/5/0", "WRONG_TYPE", "ContributionRecord"),
+]
+
+
+@pytest.mark.parametrize("topic, value, origin, code, words", OWN_TOPICS_BAD,
+                         ids=[f"{case[0]}-{case[2].decode()[-30:]}" for case in OWN_TOPICS_BAD])
+async def test_a_record_on_its_own_topics_it_could_not_have_written_is_dead_lettered(
+        tmp_path: Path, topic: str, value: bytes, origin: bytes, code: str, words: str) -> None:
+    rig = Rig(tmp_path, set(range(6)))
+    bad = _hop(topic, KEY, value, origin)
+    try:
+        await rig.process(bad, consumed(REQUESTS, HOME, 12, KEY, encode(REQUEST, request(migration_id="m-3"))))
+        (dead,) = rig.decoded("bus.deadletter")
+        assert (dead["reason_code"], dead["value"]) == (code, value) and words in dead["reason"], dead["reason"]
+        assert set(sagas_of(rig, PERSON)) == {"m-3"}  # the next record still decided
     finally:
         rig.stores.close_all()
 
