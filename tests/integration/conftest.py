@@ -20,29 +20,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-@pytest.fixture
-def cluster3_of_its_own(tmp_path: Path) -> Iterator[LocalKafka]:
-    """Three local KRaft nodes for one test that kills one of them (the session's three-node
-    cluster may already have lost a node to another test)."""
+def _kafka_of_its_own(directory: Path, nodes: int) -> Iterator[LocalKafka]:
+    """Local KRaft nodes for one test that kills some of them; an external cluster cannot be."""
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        pytest.skip("three-node mode is the local jar cluster; an external cluster was given")
-    kafka = LocalKafka(tmp_path / "kafka3", settings().kafka_lib_dir, nodes=3, heap="512m")
+        pytest.skip("a broker of its own is the local jar broker; an external cluster was given")
+    kafka = LocalKafka(directory, settings().kafka_lib_dir, nodes=nodes, heap="512m")
     kafka.up()
     try:
         yield kafka
     finally:
         kafka.down()
+
+
+@pytest.fixture
+def cluster3_of_its_own(tmp_path: Path) -> Iterator[LocalKafka]:
+    """Three local KRaft nodes for one test that kills one of them (the session's three-node
+    cluster may already have lost a node to another test)."""
+    yield from _kafka_of_its_own(tmp_path / "kafka3", nodes=3)
 
 
 @pytest.fixture
 def broker_of_its_own(tmp_path: Path) -> Iterator[LocalKafka]:
     """One local KRaft node for one test that stops it (`kill_node(0)`) and may start it again
     (`restart_node(0)`: same port, same data)."""
-    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        pytest.skip("a broker of its own is the local jar broker; an external cluster was given")
-    kafka = LocalKafka(tmp_path / "kafka", settings().kafka_lib_dir, nodes=1, heap="512m")
-    kafka.up()
-    try:
-        yield kafka
-    finally:
-        kafka.down()
+    yield from _kafka_of_its_own(tmp_path / "kafka", nodes=1)

@@ -76,6 +76,17 @@ def watched_topics() -> list[str]:
     return input_topics(default_catalog())
 
 
+async def wait_lag_at_most(bootstrap: str, left: int, timeout: float = 120.0, interval: float = 0.2) -> int:
+    """Until the group's lag on the watched topics is `left` or less (a worker mid-way through the
+    events, where a test then kills it or its broker); returns that lag."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (lag := await group_lag(bootstrap, GROUP, watched_topics())) > left:
+        assert loop.time() < deadline, f"no progress: lag {lag}"
+        await asyncio.sleep(interval)
+    return lag
+
+
 async def wait_caught_up(bootstrap: str, timeout: float = 240.0, workers: Iterable[Worker] = ()) -> None:
     """Lag 0 on every source topic and on the statement index, twice in a row a second apart."""
     loop = asyncio.get_running_loop()
@@ -171,3 +182,13 @@ async def latest_summaries(bootstrap: str) -> dict[tuple[str, str], dict]:
         _, record = decode(message.value, "citybus.insurance.ContributionSummary")
         latest[(record["resident_id"], record["scheme"])] = record
     return latest
+
+
+async def assert_summaries_match(bootstrap: str, expected: Expected) -> None:
+    """What went out on the bus says what the reference says: each person's last summary per scheme."""
+    latest = await latest_summaries(bootstrap)
+    for rid in expected.persons():
+        for scheme, want in reference_figures(expected.events[rid])["schemes"].items():
+            got = latest[(rid, scheme)]
+            assert (got["total_months"], got["months_by_city"], got["duplicate_months"]) == (
+                want["total_months"], want["months_by_city"], want["duplicate_months"]), (rid, scheme)
