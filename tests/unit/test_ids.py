@@ -3,7 +3,7 @@
 import pytest
 
 from citybus.domain.ids import (
-    enterprise_id_check_char, month_from_index, month_index, to_money, validate_city_code,
+    enterprise_id_check_char, month_from_index, month_index, resident_id_check_char, to_money, validate_city_code,
     validate_enterprise_id, validate_month, validate_resident_id,
 )
 from citybus.errors import ValidationError
@@ -12,6 +12,26 @@ from citybus.errors import ValidationError
 @pytest.mark.parametrize("rid", ["440301199001011234", "11010519491231002X", "310101198001010018"])
 def test_valid_resident_ids(rid):
     assert validate_resident_id(rid) == rid
+
+
+def gb11643_check(first17):
+    """GB 11643's own definition, not the code's weight table: weight 2**(i-1) mod 11 for the
+    character at position i counted from the right (the check character is i = 1), check
+    (12 - sum mod 11) mod 11, 10 written X."""
+    total = sum(int(d) * pow(2, 17 - k, 11) for k, d in enumerate(first17))
+    check = (12 - total % 11) % 11
+    return "X" if check == 10 else str(check)
+
+
+def test_the_resident_id_check_character_weighs_every_position_as_gb_11643():
+    """One non-zero digit at a time, so every weight counts (the valid ids above have zeros
+    where some weights sit)."""
+    assert gb11643_check("11010519491231002") == "X"  # the standard's example
+    for k in range(17):
+        for digit in "123456789":
+            first17 = "0" * k + digit + "0" * (16 - k)
+            assert resident_id_check_char(first17) == gb11643_check(first17), first17
+            assert validate_resident_id(first17 + gb11643_check(first17))
 
 
 @pytest.mark.parametrize("rid, rule", [
@@ -31,6 +51,26 @@ def test_enterprise_id_check_character_of_a_published_code():
     # 91350100M000100Y43 is the GB 32100 standard's own worked example
     assert enterprise_id_check_char("91350100M000100Y4") == "3"
     assert validate_enterprise_id("91350100M000100Y43")
+
+
+GB32100_ALPHABET = "0123456789" + "".join(c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in "IOSVZ")
+
+
+def gb32100_check(first17):
+    """GB 32100's own definition, not the code's weight table: weight 3**(i-1) mod 31 for the
+    character at position i from the left, check 31 - sum mod 31, 31 written 0."""
+    total = sum(GB32100_ALPHABET.index(c) * pow(3, k, 31) for k, c in enumerate(first17))
+    return GB32100_ALPHABET[(31 - total % 31) % 31]
+
+
+def test_the_enterprise_id_check_character_weighs_every_position_as_gb_32100():
+    """One non-zero character at a time, so every weight and every letter's value counts."""
+    assert gb32100_check("91350100M000100Y4") == "3"  # the standard's example
+    for k in range(17):
+        for char in GB32100_ALPHABET[1:]:
+            first17 = "0" * k + char + "0" * (16 - k)
+            assert enterprise_id_check_char(first17) == gb32100_check(first17), first17
+            assert validate_enterprise_id(first17 + gb32100_check(first17))
 
 
 @pytest.mark.parametrize("eid, rule", [
