@@ -120,6 +120,14 @@ def test_money(value, ok):
             to_money(value)
 
 
+@pytest.mark.parametrize("value", ["Infinity", "-Infinity", "NaN", "sNaN"])
+def test_money_that_is_not_finite_is_refused_by_name(value):
+    """Refused as INVALID_FIELD naming the rule, not a decimal.InvalidOperation escaping from quantize."""
+    with pytest.raises(ValidationError, match="finite") as err:
+        to_money(value)
+    assert err.value.reason_code == "INVALID_FIELD"
+
+
 def test_values_remembered_as_valid_do_not_let_others_through():
     """The validators remember values that passed (ids and months repeat on every event): the
     remembered ones pass, anything else is still checked, and a remembered city code is still
