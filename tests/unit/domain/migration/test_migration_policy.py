@@ -47,6 +47,13 @@ def test_time_scale_maps_a_working_day_to_a_duration():
     assert deadline_after(ms("2026-11-20T10:00:00"), 1, 250) == ms("2026-11-20T10:00:00") + 250
 
 
+@pytest.mark.parametrize("working_day_ms", [None, 1_000])
+def test_a_negative_number_of_working_days_is_refused(working_day_ms):
+    """It would answer a deadline before `now`, which fires at once, in either time scale."""
+    with pytest.raises(ValueError, match="working_days"):
+        deadline_after(ms("2026-11-20T10:00:00"), -1, working_day_ms)
+
+
 @pytest.mark.parametrize(
     ("scope", "step", "days"),
     [
