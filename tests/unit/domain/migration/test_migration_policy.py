@@ -95,3 +95,9 @@ def test_policy_deadline_uses_its_time_scale():
 def test_bad_configuration_is_refused(kwargs):
     with pytest.raises(ConfigurationError):
         SagaPolicy(**kwargs)
+
+
+def test_the_smallest_configuration_is_accepted():
+    """Each bound is ">= 1" (the errors say so): one attempt, a 1 ms working day, one working day."""
+    policy = SagaPolicy(max_attempts=1, working_day_ms=1, step_days={"PENSION.PRECHECK": 1}, default_days=1)
+    assert policy.days_for("PENSION", "PRECHECK") == 1 and policy.days_for("HOUSEHOLD", "PRECHECK") == 1
