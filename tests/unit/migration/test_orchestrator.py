@@ -99,6 +99,24 @@ async def test_an_id_already_claimed_for_another_subject_starts_nothing_and_is_d
         rig.stores.close_all()
 
 
+async def test_a_claim_kept_in_the_store_counts_after_a_restart(tmp_path: Path) -> None:
+    """A restarted orchestrator remembers no claim of its own: the stores are the truth, for the
+    claim (MIGRATION_ID_TAKEN) and for the saga HTTP shows."""
+    rig = Rig(tmp_path, set(range(6)))
+    try:
+        await rig.process(request_record("m-12", PERSON))
+        rig.orchestrator = Orchestrator(intake=default_intake(), policy=POLICY, service="test", clock=lambda: 5_000)
+        await rig.process(request_record("m-12", OTHER))
+        assert [decode(v)[1]["reason_code"] for _, _, v, *_ in rig.to("bus.deadletter")] == [MIGRATION_ID_TAKEN]
+        assert sagas_of(rig, OTHER) == {}
+        assert Orchestrator.subject_of("m-12", rig.stores, partition_of(b"m-12", 6)) == PERSON
+        saga = Orchestrator.saga(PERSON, "m-12", rig.stores, partition_of(PERSON.encode(), 6))
+        assert saga is not None and (saga.subject_id, saga.status) == (PERSON, "IN_PROGRESS")
+        assert Orchestrator.saga(OTHER, "m-12", rig.stores, partition_of(OTHER.encode(), 6)) is None
+    finally:
+        rig.stores.close_all()
+
+
 async def test_two_subjects_claiming_one_id_in_one_batch_start_one_saga(tmp_path: Path) -> None:
     rig = Rig(tmp_path, set(range(6)))
     try:
