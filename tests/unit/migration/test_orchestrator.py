@@ -3,8 +3,10 @@ its state is kept (`Batch.send_after`) while its status changes go out with the 
 move read late counts its deadlines from when the bus read it."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pytest
 from aiokafka.structs import ConsumerRecord
 from orchestrator_rig import OTHER, PERSON, POLICY, Rig, consumed, request_record, sagas_of
 
@@ -14,7 +16,7 @@ from citybus.catalog import default_catalog
 from citybus.codec import decode
 from citybus.codec.mapping.household import household_moved_record
 from citybus.domain.migration import MigrationRequested
-from citybus.migration.orchestrator import INDEX, MIGRATION_ID_TAKEN, SAGAS, Orchestrator
+from citybus.migration.orchestrator import INDEX, MIGRATION_ID_TAKEN, SAGAS, Orchestrator, now_ms
 from citybus.migration.subjects import SubjectSagas
 from citybus.migration.wire import CLAIMED_TOPIC, CLAIMS_TOPIC, request_out
 from citybus.streams.store import Stores
@@ -226,5 +228,26 @@ async def test_a_request_stamped_in_the_future_counts_its_deadlines_from_the_bus
         (precheck,) = rig.decoded("city.442000.commands")
         assert round(precheck["deadline"].timestamp() * 1000) == 5_000 + 15 * 100
         assert sagas_of(rig, PERSON)["m-1"].requested_at == 5_000
+    finally:
+        rig.stores.close_all()
+
+
+# ---- the bus's clock and the counters of /status -------------------------------------------------
+
+def test_the_bus_clock_is_the_wall_clock_in_epoch_milliseconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(time, "time_ns", lambda: 1_795_334_400_123_999_999)  # 2026-11-22T08:00:00.123999999Z
+    assert now_ms() == 1_795_334_400_123
+
+
+async def test_the_status_counters_count_from_zero(tmp_path: Path) -> None:
+    """README: /status shows the orchestrator's counters; one request is one event, its PRECHECK
+    and its status record two commands, one deadline awaited."""
+    rig = Rig(tmp_path, set(range(6)))
+    try:
+        assert rig.orchestrator.status() == {
+            "events": 0, "rejected": 0, "commands": 0, "ticks": 0, "deadlines": 0, "pending": 0}
+        await rig.process(request_record("m-13", PERSON))
+        assert rig.orchestrator.status() == {
+            "events": 1, "rejected": 0, "commands": 2, "ticks": 0, "deadlines": 1, "pending": 0}
     finally:
         rig.stores.close_all()
