@@ -159,6 +159,13 @@ def test_a_month_asked_after_the_same_month_of_another_year_is_its_own(years):
         validate_contribution(rec(month=f"{2025 + years}-02", recorded_at=other), CITIES)
 
 
+def test_the_first_millisecond_of_a_month_asked_right_after_the_last_of_the_one_before_is_its_own():
+    """The kept span ends before the next month's first millisecond: a batch recorded across
+    midnight UTC on the 1st counts its later records in the new month."""
+    validate_contribution(rec(month="2024-12", recorded_at=JAN_2025_START - 1), CITIES)  # keeps December 2024
+    validate_contribution(rec(month="2025-01", recorded_at=JAN_2025_START), CITIES)
+
+
 def test_an_amount_seen_valid_does_not_make_a_bad_one_pass():
     good = rec(base="8000.00")
     validate_contribution(good, CITIES)
