@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from fastavro import parse_schema
 
 from citybus.codec import SingleObjectCodec
 from citybus.codec.fast_writer import Fallback, compile_writer
@@ -42,6 +43,13 @@ NESTED = ("citybus.insurance.ContributionSummary",  # map, array of records, nul
 def test_the_bus_records_compile(codec: SingleObjectCodec) -> None:
     compiled = {name for name in codec.store.record_names if compile_writer(codec.store.latest(name).parsed)}
     assert {NAME, *NESTED} <= compiled
+
+
+@pytest.mark.parametrize("schema", ["string", {"type": "enum", "name": "citybus.test.E", "symbols": ["A"]},
+                                    {"type": "array", "items": "long"}], ids=["string", "enum", "array"])
+def test_a_schema_that_is_no_record_is_not_compiled(schema: Any) -> None:
+    """Module doc: None for any other schema (fastavro writes it), not an error."""
+    assert compile_writer(parse_schema(schema)) is None
 
 
 def random_value(schema: Any, rng: random.Random, names: dict[str, Any]) -> Any:
