@@ -232,6 +232,23 @@ async def test_a_request_stamped_in_the_future_counts_its_deadlines_from_the_bus
         rig.stores.close_all()
 
 
+async def test_a_request_keyed_by_something_else_is_filed_again_under_its_subject(tmp_path: Path) -> None:
+    """bus.md keys bus.migration.requests by subject_id, so that one subject's events meet on one
+    partition; a portal that keys a request otherwise has it re-filed there, and it starts there."""
+    rig = Rig(tmp_path, set(range(6)))
+    request = MigrationRequested("m-14", "PERSON", PERSON, "440300", "442000", ("PENSION",), 1_000, "portal")
+    value = request_out(request).value
+    try:
+        await rig.process(consumed("bus.migration.requests", partition_of(b"m-14", 6), 0, b"m-14", value))
+        assert sagas_of(rig, PERSON) == {} and rig.to("city.442000.commands") == []
+        ((topic, key, refiled, _, _),) = rig.to("bus.migration.requests")
+        assert (topic, key, refiled) == ("bus.migration.requests", PERSON.encode(), value)
+        await rig.process(consumed(topic, partition_of(key, 6), 0, key, refiled))
+        assert set(sagas_of(rig, PERSON)) == {"m-14"} and len(rig.to("city.442000.commands")) == 1
+    finally:
+        rig.stores.close_all()
+
+
 # ---- the bus's clock and the counters of /status -------------------------------------------------
 
 def test_the_bus_clock_is_the_wall_clock_in_epoch_milliseconds(monkeypatch: pytest.MonkeyPatch) -> None:
