@@ -51,6 +51,27 @@ async def test_a_deadline_files_its_commands_after_the_state_and_sends_its_statu
         stores.close_all()
 
 
+async def test_a_partition_that_becomes_ready_later_has_its_deadlines_fired(tmp_path: Path) -> None:
+    """The worker ticks a partition only once it has caught up; the deadline index is read again
+    when the set of ready partitions changes, so the sagas of the one that caught up are asked again."""
+    request = MigrationRequested("m-1", "PERSON", PERSON, "440300", "442000", ("PENSION",), 1_000, "test")
+    subject = SubjectSagas(PERSON, 1).on_request(request, POLICY).subject  # PRECHECK sent, due at 2,500
+    stores = Stores(tmp_path)
+    stores.open(0)
+    stores.open(1).write({SAGAS + PERSON.encode(): subject.to_bytes()}, None)
+    orchestrator = Orchestrator(intake=default_intake(), policy=POLICY, service="test", clock=lambda: 10_000)
+
+    async def send(*args) -> None:  # noqa: ANN002
+        pass
+
+    try:
+        assert (await orchestrator.tick(frozenset({0}), stores, send)).after == []  # 1 still catching up
+        (resend,) = (await orchestrator.tick(frozenset({0, 1}), stores, send)).after
+        assert (resend[0], decode(resend[2])[1]["attempt"]) == ("city.442000.commands", 2)
+    finally:
+        stores.close_all()
+
+
 async def test_a_household_move_read_late_counts_its_deadlines_from_when_the_bus_read_it(tmp_path: Path) -> None:
     moved_at = 1_700_000_000_000
     read_at = moved_at + 40 * 86_400_000  # published (and read) 40 days after the household moved
@@ -266,5 +287,11 @@ async def test_the_status_counters_count_from_zero(tmp_path: Path) -> None:
         await rig.process(request_record("m-13", PERSON))
         assert rig.orchestrator.status() == {
             "events": 1, "rejected": 0, "commands": 2, "ticks": 0, "deadlines": 1, "pending": 0}
+        await rig.process(consumed("city.442000.replies", 0, 0, PERSON.encode(), b"\xc3\x01not a reply"))
+        await rig.process(request_record("m-13", OTHER))  # MIGRATION_ID_TAKEN
+        rig.orchestrator.clock = lambda: 6_500  # the PRECHECK's deadline: sent again
+        await rig.orchestrator.tick(frozenset(range(6)), rig.stores, rig.send)
+        assert rig.orchestrator.status() == {
+            "events": 3, "rejected": 2, "commands": 3, "ticks": 1, "deadlines": 1, "pending": 0}
     finally:
         rig.stores.close_all()
