@@ -39,6 +39,8 @@ def test_the_resident_id_check_character_weighs_every_position_as_gb_11643():
     ("44030119900101123", "18 characters"),
     ("44030119900101123x", "check character"),
     ("4403011990O1011234", "digits"),
+    ("4403011990010112A4", "digits"),  # the 17th character
+    ("4403011990010112\u06634", "digits"),  # an Arabic-Indic 3, which int() would read
     (None, "18 characters"),
 ])
 def test_bad_resident_ids_name_the_rule(rid, rule):
@@ -66,6 +68,7 @@ def gb32100_check(first17):
 def test_the_enterprise_id_check_character_weighs_every_position_as_gb_32100():
     """One non-zero character at a time, so every weight and every letter's value counts."""
     assert gb32100_check("91350100M000100Y4") == "3"  # the standard's example
+    assert enterprise_id_check_char("0" * 17) == gb32100_check("0" * 17) == "0"  # 31 is written 0
     for k in range(17):
         for char in GB32100_ALPHABET[1:]:
             first17 = "0" * k + char + "0" * (16 - k)
@@ -111,7 +114,8 @@ def test_month_index_is_consecutive_across_years():
 
 
 @pytest.mark.parametrize("value, ok", [("1234.50", "1234.50"), ("0", "0.00"), ("7.5", "7.50"), ("-1.00", None),
-                                       ("1.005", None), ("1e20", None), ("abc", None), ("NaN", None)])
+                                       ("1.005", None), ("1e20", None), ("abc", None), ("NaN", None),
+                                       ("999999999999.99", "999999999999.99"), ("1000000000000.00", None)])
 def test_money(value, ok):
     if ok:
         assert str(to_money(value)) == ok  # exactly two places
