@@ -30,6 +30,7 @@ def test_a_valid_record_passes(revision):
         ({"record_id": None}, "record_id", "non-empty", "INVALID_FIELD"),
         ({"record_id": "R" * 65}, "record_id", "64 bytes", "INVALID_FIELD"),
         ({"record_id": "缴" * 22}, "record_id", "64 bytes", "INVALID_FIELD"),  # 22 characters, 66 bytes
+        ({"record_id": "\U0001f600" * 17}, "record_id", "64 bytes", "INVALID_FIELD"),  # 17 characters, 68 bytes
         ({"revision": 0}, "revision", ">= 1", "INVALID_FIELD"),
         ({"revision": -3}, "revision", ">= 1", "INVALID_FIELD"),
         ({"revision": True}, "revision", "integer", "INVALID_FIELD"),
