@@ -75,6 +75,14 @@ def test_missing_field_is_named(codec: SingleObjectCodec) -> None:
         codec.encode(name, record)
 
 
+@pytest.mark.parametrize("value", [None, [1, 2], "record"], ids=repr)
+def test_a_value_that_is_no_record_is_refused_as_such(codec: SingleObjectCodec, value: object) -> None:
+    name = "citybus.insurance.ContributionRecorded"
+    with pytest.raises(ValidationError, match="a record is a dict of its fields") as caught:
+        codec.encode(name, value)  # type: ignore[arg-type]
+    assert caught.value.field == name
+
+
 def test_module_functions_use_the_repos_schemas() -> None:
     name = "citybus.migration.MigrationReply"
     assert decode(encode(name, SAMPLES[name])) == (name, SAMPLES[name])
