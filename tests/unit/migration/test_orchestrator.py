@@ -72,6 +72,44 @@ async def test_a_partition_that_becomes_ready_later_has_its_deadlines_fired(tmp_
         stores.close_all()
 
 
+async def test_after_a_rebalance_the_deadlines_are_read_again_even_for_the_same_partitions(tmp_path: Path) -> None:
+    """Partitions that went away and came back may have been decided by another worker meanwhile:
+    the stores, not the index of before, say what is due."""
+    request = MigrationRequested("m-1", "PERSON", PERSON, "440300", "442000", ("PENSION",), 1_000, "test")
+    stores = Stores(tmp_path)
+    stores.open(0)
+    orchestrator = Orchestrator(intake=default_intake(), policy=POLICY, service="test", clock=lambda: 10_000)
+
+    async def send(*args) -> None:  # noqa: ANN002
+        pass
+
+    try:
+        assert (await orchestrator.tick(frozenset({0}), stores, send)).after == []
+        orchestrator.forget({0})  # revoked, then assigned again: another worker started m-1 meanwhile
+        subject = SubjectSagas(PERSON, 0).on_request(request, POLICY).subject  # PRECHECK due at 2,500
+        stores[0].write({SAGAS + PERSON.encode(): subject.to_bytes()}, None)
+        (resend,) = (await orchestrator.tick(frozenset({0}), stores, send)).after
+        assert decode(resend[2])[1]["attempt"] == 2
+    finally:
+        stores.close_all()
+
+
+async def test_a_partition_still_catching_up_is_not_ticked(tmp_path: Path) -> None:
+    """Its inputs are not all re-read yet: a deadline there may belong to a decision already
+    made before a crash (module doc), so it waits until the partition is ready."""
+    rig = Rig(tmp_path, set(range(6)))
+    home = partition_of(PERSON.encode(), 6)
+    catching_up = frozenset(range(6)) - {home}
+    try:
+        await rig.orchestrator.tick(catching_up, rig.stores, rig.send)
+        await rig.process(request_record("m-1", PERSON))  # read while catching up: PRECHECK due at 6,500
+        rig.orchestrator.clock = lambda: 10_000
+        assert (await rig.orchestrator.tick(catching_up, rig.stores, rig.send)).after == []
+        assert len((await rig.orchestrator.tick(frozenset(range(6)), rig.stores, rig.send)).after) == 1
+    finally:
+        rig.stores.close_all()
+
+
 async def test_a_household_move_read_late_counts_its_deadlines_from_when_the_bus_read_it(tmp_path: Path) -> None:
     moved_at = 1_700_000_000_000
     read_at = moved_at + 40 * 86_400_000  # published (and read) 40 days after the household moved
@@ -236,6 +274,17 @@ async def test_a_reply_stamped_in_the_future_counts_the_next_deadline_from_the_b
         assert round(transfer_out["deadline"].timestamp() * 1000) == 5_000 + 15 * 100
         saga = sagas_of(rig, PERSON)["m-1"]
         assert saga.updated_at == 5_000 and saga.next_deadline() == (6_500, "m-1/PENSION/TRANSFER_OUT")
+    finally:
+        rig.stores.close_all()
+
+
+async def test_a_portal_request_read_late_keeps_its_requested_at(tmp_path: Path) -> None:
+    """Only a household move's migration counts from when the bus read it; a portal's request
+    (requested at 1,000, read at 5,000) is the request it says."""
+    rig = Rig(tmp_path, set(range(6)))
+    try:
+        await rig.process(request_record("m-1", PERSON))
+        assert sagas_of(rig, PERSON)["m-1"].requested_at == 1_000
     finally:
         rig.stores.close_all()
 
