@@ -46,6 +46,19 @@ def test_the_bus_records_compile(codec: SingleObjectCodec) -> None:
     assert {NAME, *NESTED} <= compiled
 
 
+def test_a_decimal_without_a_scale_is_written_at_scale_0_as_fastavro_writes_it() -> None:
+    """Avro's default scale is 0 (every bus amount has scale 2, so no bus schema leaves it out)."""
+    parsed = parse_schema({"type": "record", "name": "citybus.test.Amounts", "fields": [
+        {"name": "whole", "type": {"type": "bytes", "logicalType": "decimal", "precision": 5}},
+        {"name": "cents", "type": {"type": "bytes", "logicalType": "decimal", "precision": 6, "scale": 2}}]})
+    write = compile_writer(parsed)
+    assert write is not None
+    record = {"whole": Decimal("12345"), "cents": Decimal("1234.56")}
+    reference = io.BytesIO()
+    schemaless_writer(reference, parsed, record)
+    assert write(record) == reference.getvalue()
+
+
 def test_a_union_with_null_last_is_written_as_fastavro_writes_it() -> None:
     """The union may be ["null", T] or [T, "null"] (no bus schema has the second yet): each value
     gets the index of its own branch."""
