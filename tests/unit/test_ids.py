@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from citybus.domain.ids import (
-    enterprise_id_check_char, month_from_index, month_index, to_money, validate_city_code,
+    enterprise_id_check_char, month_from_index, month_index, resident_id_check_char, to_money, validate_city_code,
     validate_enterprise_id, validate_month, validate_resident_id,
 )
 from citybus.errors import ValidationError
@@ -16,11 +16,33 @@ def test_valid_resident_ids(rid):
     assert validate_resident_id(rid) == rid
 
 
+def gb11643_check(first17):
+    """GB 11643's own definition, not the code's weight table: weight 2**(i-1) mod 11 for the
+    character at position i counted from the right (the check character is i = 1), check
+    (12 - sum mod 11) mod 11, 10 written X."""
+    total = sum(int(d) * pow(2, 17 - k, 11) for k, d in enumerate(first17))
+    check = (12 - total % 11) % 11
+    return "X" if check == 10 else str(check)
+
+
+def test_the_resident_id_check_character_weighs_every_position_as_gb_11643():
+    """One non-zero digit at a time, so every weight counts (the valid ids above have zeros
+    where some weights sit)."""
+    assert gb11643_check("11010519491231002") == "X"  # the standard's example
+    for k in range(17):
+        for digit in "123456789":
+            first17 = "0" * k + digit + "0" * (16 - k)
+            assert resident_id_check_char(first17) == gb11643_check(first17), first17
+            assert validate_resident_id(first17 + gb11643_check(first17))
+
+
 @pytest.mark.parametrize("rid, rule", [
     ("440301199001011235", "check character must be '4'"),
     ("44030119900101123", "18 characters"),
     ("44030119900101123x", "check character"),
     ("4403011990O1011234", "digits"),
+    ("4403011990010112A4", "digits"),  # the 17th character
+    ("4403011990010112\u06634", "digits"),  # an Arabic-Indic 3, which int() would read
     (None, "18 characters"),
 ])
 def test_bad_resident_ids_name_the_rule(rid, rule):
@@ -33,6 +55,27 @@ def test_enterprise_id_check_character_of_a_published_code():
     # 91350100M000100Y43 is the GB 32100 standard's own worked example
     assert enterprise_id_check_char("91350100M000100Y4") == "3"
     assert validate_enterprise_id("91350100M000100Y43")
+
+
+GB32100_ALPHABET = "0123456789" + "".join(c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in "IOSVZ")
+
+
+def gb32100_check(first17):
+    """GB 32100's own definition, not the code's weight table: weight 3**(i-1) mod 31 for the
+    character at position i from the left, check 31 - sum mod 31, 31 written 0."""
+    total = sum(GB32100_ALPHABET.index(c) * pow(3, k, 31) for k, c in enumerate(first17))
+    return GB32100_ALPHABET[(31 - total % 31) % 31]
+
+
+def test_the_enterprise_id_check_character_weighs_every_position_as_gb_32100():
+    """One non-zero character at a time, so every weight and every letter's value counts."""
+    assert gb32100_check("91350100M000100Y4") == "3"  # the standard's example
+    assert enterprise_id_check_char("0" * 17) == gb32100_check("0" * 17) == "0"  # 31 is written 0
+    for k in range(17):
+        for char in GB32100_ALPHABET[1:]:
+            first17 = "0" * k + char + "0" * (16 - k)
+            assert enterprise_id_check_char(first17) == gb32100_check(first17), first17
+            assert validate_enterprise_id(first17 + gb32100_check(first17))
 
 
 @pytest.mark.parametrize("eid, rule", [
@@ -73,7 +116,8 @@ def test_month_index_is_consecutive_across_years():
 
 
 @pytest.mark.parametrize("value, ok", [("1234.50", "1234.50"), ("0", "0.00"), ("7.5", "7.50"), ("-1.00", None),
-                                       ("1.005", None), ("1e20", None), ("abc", None), ("NaN", None)])
+                                       ("1.005", None), ("1e20", None), ("abc", None), ("NaN", None),
+                                       ("999999999999.99", "999999999999.99"), ("1000000000000.00", None)])
 def test_money(value, ok):
     if ok:
         assert str(to_money(value)) == ok  # exactly two places
@@ -88,6 +132,14 @@ def test_an_amount_with_more_digits_than_decimal_arithmetic_keeps_is_refused_as_
     (the context keeps 28) and the aggregation stopped on that record at every replay."""
     with pytest.raises(ValidationError, match="exceeds decimal"):
         to_money(value)
+
+
+@pytest.mark.parametrize("value", ["Infinity", "-Infinity", "NaN", "sNaN"])
+def test_money_that_is_not_finite_is_refused_by_name(value):
+    """Refused as INVALID_FIELD naming the rule, not a decimal.InvalidOperation escaping from quantize."""
+    with pytest.raises(ValidationError, match="finite") as err:
+        to_money(value)
+    assert err.value.reason_code == "INVALID_FIELD"
 
 
 def test_values_remembered_as_valid_do_not_let_others_through():

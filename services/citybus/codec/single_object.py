@@ -43,7 +43,7 @@ class SingleObjectCodec:
     def encode(self, full_name: str, record: dict[str, Any], version: int | None = None) -> bytes:
         """`record` as the given (default: latest) version of `full_name`."""
         writer = self.store.get(full_name, version)
-        for name in self._timestamps(writer):
+        for name in self._timestamps(writer) if isinstance(record, dict) else ():  # a non-dict: _invalid says so
             value = record.get(name)
             if isinstance(value, datetime.datetime) and value.tzinfo is None:
                 raise ValidationError(f"{full_name}.{name}", "timestamps must be timezone-aware (UTC)", value)

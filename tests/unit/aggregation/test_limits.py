@@ -17,6 +17,12 @@ RECORD_OVERHEAD = 512  # a record batch's header and the record's own fields, ge
 TOP = "999999999999.99"  # the largest decimal(14,2)
 
 
+def test_the_limits_are_the_ones_the_readme_promises():
+    """The tests below work at the constants; these pin the constants to README's "Limits" (64
+    bytes, 10,000 records, 100 requests), which callers plan on."""
+    assert (MAX_ID_BYTES, MAX_RECORDS_PER_RESIDENT, MAX_REQUESTS_PER_RESIDENT) == (64, 10_000, 100)
+
+
 def widest(i: int, **changes) -> object:
     """A record of one month, with the longest record_id and the widest amounts: one more refund."""
     fields = {"month": "2015-06", "record_id": f"{i:0{MAX_ID_BYTES}d}", "base": TOP, "employer": TOP, "employee": TOP}

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from fastavro import schemaless_reader
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
 from citybus.codec import SingleObjectCodec
 from citybus.codec.fast_reader import Fallback, compile_reader
@@ -36,6 +36,26 @@ def test_flat_records_compile_and_nested_ones_do_not(codec: SingleObjectCodec) -
     compiled = {name for name in codec.store.record_names if compile_reader(codec.store.latest(name).parsed)}
     assert NAME in compiled
     assert "citybus.insurance.ContributionSummary" not in compiled  # map, array, union: fastavro reads it
+
+
+def test_a_decimal_without_a_scale_is_read_at_scale_0_as_fastavro_reads_it() -> None:
+    """Avro's default scale is 0 (every bus amount has scale 2, so no bus schema leaves it out)."""
+    parsed = parse_schema({"type": "record", "name": "citybus.test.Amounts", "fields": [
+        {"name": "whole", "type": {"type": "bytes", "logicalType": "decimal", "precision": 5}},
+        {"name": "cents", "type": {"type": "bytes", "logicalType": "decimal", "precision": 6, "scale": 2}}]})
+    read = compile_reader(parsed)
+    assert read is not None
+    body = io.BytesIO()
+    schemaless_writer(body, parsed, {"whole": Decimal("12345"), "cents": Decimal("1234.56")})
+    data = body.getvalue()
+    assert typed(read(data, 0, len(data))) == typed(schemaless_reader(io.BytesIO(data), parsed, None))
+
+
+@pytest.mark.parametrize("schema", ["string", {"type": "enum", "name": "citybus.test.E", "symbols": ["A"]},
+                                    {"type": "array", "items": "long"}], ids=["string", "enum", "array"])
+def test_a_schema_that_is_no_record_is_not_compiled(schema: Any) -> None:
+    """Module doc: None for any other schema (fastavro reads it), not an error."""
+    assert compile_reader(parse_schema(schema)) is None
 
 
 def test_random_plain_records_read_as_fastavro_reads_them(codec: SingleObjectCodec) -> None:

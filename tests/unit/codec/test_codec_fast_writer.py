@@ -3,11 +3,13 @@ fastavro itself (its bytes, its refusals) for everything else."""
 from __future__ import annotations
 
 import datetime
+import io
 import random
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from fastavro import parse_schema, schemaless_writer
 
 from citybus.codec import SingleObjectCodec
 from citybus.codec.fast_writer import Fallback, compile_writer
@@ -42,6 +44,40 @@ NESTED = ("citybus.insurance.ContributionSummary",  # map, array of records, nul
 def test_the_bus_records_compile(codec: SingleObjectCodec) -> None:
     compiled = {name for name in codec.store.record_names if compile_writer(codec.store.latest(name).parsed)}
     assert {NAME, *NESTED} <= compiled
+
+
+def test_a_decimal_without_a_scale_is_written_at_scale_0_as_fastavro_writes_it() -> None:
+    """Avro's default scale is 0 (every bus amount has scale 2, so no bus schema leaves it out)."""
+    parsed = parse_schema({"type": "record", "name": "citybus.test.Amounts", "fields": [
+        {"name": "whole", "type": {"type": "bytes", "logicalType": "decimal", "precision": 5}},
+        {"name": "cents", "type": {"type": "bytes", "logicalType": "decimal", "precision": 6, "scale": 2}}]})
+    write = compile_writer(parsed)
+    assert write is not None
+    record = {"whole": Decimal("12345"), "cents": Decimal("1234.56")}
+    reference = io.BytesIO()
+    schemaless_writer(reference, parsed, record)
+    assert write(record) == reference.getvalue()
+
+
+def test_a_union_with_null_last_is_written_as_fastavro_writes_it() -> None:
+    """The union may be ["null", T] or [T, "null"] (no bus schema has the second yet): each value
+    gets the index of its own branch."""
+    parsed = parse_schema({"type": "record", "name": "citybus.test.Unions", "fields": [
+        {"name": "first", "type": ["null", "string"]}, {"name": "last", "type": ["string", "null"]},
+        {"name": "count", "type": ["long", "null"]}]})
+    write = compile_writer(parsed)
+    assert write is not None
+    for record in ({"first": None, "last": None, "count": None}, {"first": "a", "last": "b", "count": -3}):
+        reference = io.BytesIO()
+        schemaless_writer(reference, parsed, record)
+        assert write(record) == reference.getvalue(), record
+
+
+@pytest.mark.parametrize("schema", ["string", {"type": "enum", "name": "citybus.test.E", "symbols": ["A"]},
+                                    {"type": "array", "items": "long"}], ids=["string", "enum", "array"])
+def test_a_schema_that_is_no_record_is_not_compiled(schema: Any) -> None:
+    """Module doc: None for any other schema (fastavro writes it), not an error."""
+    assert compile_writer(parse_schema(schema)) is None
 
 
 def random_value(schema: Any, rng: random.Random, names: dict[str, Any]) -> Any:

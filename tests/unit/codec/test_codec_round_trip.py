@@ -75,6 +75,25 @@ def test_missing_field_is_named(codec: SingleObjectCodec) -> None:
         codec.encode(name, record)
 
 
+@pytest.mark.parametrize("value", [None, [1, 2], "record"], ids=repr)
+def test_a_value_that_is_no_record_is_refused_as_such(codec: SingleObjectCodec, value: object) -> None:
+    name = "citybus.insurance.ContributionRecorded"
+    with pytest.raises(ValidationError, match="a record is a dict of its fields") as caught:
+        codec.encode(name, value)  # type: ignore[arg-type]
+    assert caught.value.field == name
+
+
+def test_a_bad_field_is_named_when_a_field_with_a_default_is_left_out(codec: SingleObjectCodec) -> None:
+    """`reason` has a default (null), so leaving it out is fine: the field at fault is the bad one
+    (`package`, after `reason` in the schema)."""
+    name = "citybus.migration.MigrationReply"
+    record = {k: v for k, v in SAMPLES[name].items() if k != "reason"}
+    codec.encode(name, record)
+    with pytest.raises(ValidationError) as caught:
+        codec.encode(name, dict(record, package={"balance": 1}))
+    assert caught.value.field == f"{name}.package"
+
+
 def test_module_functions_use_the_repos_schemas() -> None:
     name = "citybus.migration.MigrationReply"
     assert decode(encode(name, SAMPLES[name])) == (name, SAMPLES[name])

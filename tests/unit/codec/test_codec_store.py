@@ -1,6 +1,7 @@
 """The schema store: files to self-contained writer schemas, versions, fingerprints, overrides."""
 from __future__ import annotations
 
+import datetime
 import json
 import shutil
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 
 from citybus.codec import SCHEMAS_DIR_VARIABLE, SchemaError, SchemaStore, SingleObjectCodec, default_store
+from citybus.errors import ValidationError
 
 from codec_samples import SAMPLES
 
@@ -124,3 +126,19 @@ def test_old_and_new_writers_resolve_to_any_reader(schemas: Path, store: SchemaS
     assert codec.decode(new, name, reader_version=1) == (name, SAMPLES[name])
     assert codec.encode(name, SAMPLES[name], version=1) == old
     assert codec.store.find(old[2:10]).version == 1
+
+
+def test_a_naive_datetime_in_a_nullable_timestamp_is_refused_too(schemas: Path) -> None:
+    """single_object's rule (fastavro would read a naive datetime as local time) holds for a
+    timestamp in a union with null, as a later version may add one."""
+    name = "citybus.household.HouseholdMoved"
+    v2 = _json(schemas / "household" / "HouseholdMoved.v1.avsc")
+    v2["fields"].append({"name": "registered_at", "default": None, "doc": "When the new office registered it.",
+                         "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}]})
+    _write(schemas / "household" / "HouseholdMoved.v2.avsc", v2)
+    codec = SingleObjectCodec(SchemaStore(schemas))
+    utc = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    assert codec.decode(codec.encode(name, dict(SAMPLES[name], registered_at=utc)))[1]["registered_at"] == utc
+    with pytest.raises(ValidationError, match="timezone-aware") as caught:
+        codec.encode(name, dict(SAMPLES[name], registered_at=datetime.datetime(2026, 1, 1)))
+    assert caught.value.field == f"{name}.registered_at"

@@ -4,8 +4,10 @@ until a later tick has seen it out; a household move read late counts its deadli
 the bus read it."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pytest
 from aiokafka.structs import ConsumerRecord
 from orchestrator_rig import OTHER, PERSON, POLICY, Rig, consumed, request_record, sagas_of
 
@@ -15,7 +17,7 @@ from citybus.catalog import default_catalog
 from citybus.codec import decode
 from citybus.codec.mapping.household import household_moved_record
 from citybus.domain.migration import MigrationRequested
-from citybus.migration.orchestrator import INDEX, MIGRATION_ID_TAKEN, SAGAS, Orchestrator
+from citybus.migration.orchestrator import INDEX, MIGRATION_ID_TAKEN, SAGAS, Orchestrator, now_ms
 from citybus.migration.subjects import SUBJECT_BUDGET, SubjectSagas
 from citybus.migration.wire import CLAIMED_TOPIC, CLAIMS_TOPIC, request_out
 from citybus.streams.store import Stores
@@ -87,6 +89,65 @@ async def test_a_status_a_crash_may_have_lost_is_sent_again_after_the_restart(tm
         stores.close_all()
 
 
+async def test_a_partition_that_becomes_ready_later_has_its_deadlines_fired(tmp_path: Path) -> None:
+    """The worker ticks a partition only once it has caught up; the deadline index is read again
+    when the set of ready partitions changes, so the sagas of the one that caught up are asked again."""
+    request = MigrationRequested("m-1", "PERSON", PERSON, "440300", "442000", ("PENSION",), 1_000, "test")
+    subject = SubjectSagas(PERSON, 1).on_request(request, POLICY).subject  # PRECHECK sent, due at 2,500
+    stores = Stores(tmp_path)
+    stores.open(0)
+    stores.open(1).write({SAGAS + PERSON.encode(): subject.to_bytes()}, None)
+    orchestrator = Orchestrator(intake=default_intake(), policy=POLICY, service="test", clock=lambda: 10_000)
+
+    async def send(*args) -> None:  # noqa: ANN002
+        pass
+
+    try:
+        assert (await orchestrator.tick(frozenset({0}), stores, send)).after == []  # 1 still catching up
+        (resend,) = (await orchestrator.tick(frozenset({0, 1}), stores, send)).after
+        assert (resend[0], decode(resend[2])[1]["attempt"]) == ("city.442000.commands", 2)
+    finally:
+        stores.close_all()
+
+
+async def test_after_a_rebalance_the_deadlines_are_read_again_even_for_the_same_partitions(tmp_path: Path) -> None:
+    """Partitions that went away and came back may have been decided by another worker meanwhile:
+    the stores, not the index of before, say what is due."""
+    request = MigrationRequested("m-1", "PERSON", PERSON, "440300", "442000", ("PENSION",), 1_000, "test")
+    stores = Stores(tmp_path)
+    stores.open(0)
+    orchestrator = Orchestrator(intake=default_intake(), policy=POLICY, service="test", clock=lambda: 10_000)
+
+    async def send(*args) -> None:  # noqa: ANN002
+        pass
+
+    try:
+        assert (await orchestrator.tick(frozenset({0}), stores, send)).after == []
+        orchestrator.forget({0})  # revoked, then assigned again: another worker started m-1 meanwhile
+        subject = SubjectSagas(PERSON, 0).on_request(request, POLICY).subject  # PRECHECK due at 2,500
+        stores[0].write({SAGAS + PERSON.encode(): subject.to_bytes()}, None)
+        (resend,) = (await orchestrator.tick(frozenset({0}), stores, send)).after
+        assert decode(resend[2])[1]["attempt"] == 2
+    finally:
+        stores.close_all()
+
+
+async def test_a_partition_still_catching_up_is_not_ticked(tmp_path: Path) -> None:
+    """Its inputs are not all re-read yet: a deadline there may belong to a decision already
+    made before a crash (module doc), so it waits until the partition is ready."""
+    rig = Rig(tmp_path, set(range(6)))
+    home = partition_of(PERSON.encode(), 6)
+    catching_up = frozenset(range(6)) - {home}
+    try:
+        await rig.orchestrator.tick(catching_up, rig.stores, rig.send)
+        await rig.process(request_record("m-1", PERSON))  # read while catching up: PRECHECK due at 6,500
+        rig.orchestrator.clock = lambda: 10_000
+        assert (await rig.orchestrator.tick(catching_up, rig.stores, rig.send)).after == []
+        assert len((await rig.orchestrator.tick(frozenset(range(6)), rig.stores, rig.send)).after) == 1
+    finally:
+        rig.stores.close_all()
+
+
 async def test_a_household_move_read_late_counts_its_deadlines_from_when_the_bus_read_it(tmp_path: Path) -> None:
     moved_at = 1_700_000_000_000
     read_at = moved_at + 40 * 86_400_000  # published (and read) 40 days after the household moved
@@ -133,6 +194,24 @@ async def test_an_id_already_claimed_for_another_subject_starts_nothing_and_is_d
         assert (dead["source_topic"], dead["partition"], dead["offset"]) == (second.topic, second.partition, 0)
         assert dead["value"] == second.value
         assert Orchestrator.subject_of("m-7", rig.stores, partition_of(b"m-7", 6)) == PERSON
+    finally:
+        rig.stores.close_all()
+
+
+async def test_a_claim_kept_in_the_store_counts_after_a_restart(tmp_path: Path) -> None:
+    """A restarted orchestrator remembers no claim of its own: the stores are the truth, for the
+    claim (MIGRATION_ID_TAKEN) and for the saga HTTP shows."""
+    rig = Rig(tmp_path, set(range(6)))
+    try:
+        await rig.process(request_record("m-12", PERSON))
+        rig.orchestrator = Orchestrator(intake=default_intake(), policy=POLICY, service="test", clock=lambda: 5_000)
+        await rig.process(request_record("m-12", OTHER))
+        assert [decode(v)[1]["reason_code"] for _, _, v, *_ in rig.to("bus.deadletter")] == [MIGRATION_ID_TAKEN]
+        assert sagas_of(rig, OTHER) == {}
+        assert Orchestrator.subject_of("m-12", rig.stores, partition_of(b"m-12", 6)) == PERSON
+        saga = Orchestrator.saga(PERSON, "m-12", rig.stores, partition_of(PERSON.encode(), 6))
+        assert saga is not None and (saga.subject_id, saga.status) == (PERSON, "IN_PROGRESS")
+        assert Orchestrator.saga(OTHER, "m-12", rig.stores, partition_of(OTHER.encode(), 6)) is None
     finally:
         rig.stores.close_all()
 
@@ -237,6 +316,17 @@ async def test_a_reply_stamped_in_the_future_counts_the_next_deadline_from_the_b
         rig.stores.close_all()
 
 
+async def test_a_portal_request_read_late_keeps_its_requested_at(tmp_path: Path) -> None:
+    """Only a household move's migration counts from when the bus read it; a portal's request
+    (requested at 1,000, read at 5,000) is the request it says."""
+    rig = Rig(tmp_path, set(range(6)))
+    try:
+        await rig.process(request_record("m-1", PERSON))
+        assert sagas_of(rig, PERSON)["m-1"].requested_at == 1_000
+    finally:
+        rig.stores.close_all()
+
+
 async def test_a_request_stamped_in_the_future_counts_its_deadlines_from_the_bus_clock(tmp_path: Path) -> None:
     rig = Rig(tmp_path, set(range(6)))
     request = MigrationRequested("m-1", "PERSON", PERSON, "440300", "442000", ("PENSION",), YEAR_2100, "portal")
@@ -266,5 +356,49 @@ async def test_a_subject_asked_again_and_again_under_new_ids_keeps_a_value_that_
         assert f"again-{count - 1:04d}" in kept.sagas and "again-0001" not in kept.sagas
         statuses = [s["migration_id"] for s in rig.decoded("bus.migration.status")]
         assert len(statuses) == count  # every request was answered, the forgotten ones too
+    finally:
+        rig.stores.close_all()
+
+
+async def test_a_request_keyed_by_something_else_is_filed_again_under_its_subject(tmp_path: Path) -> None:
+    """bus.md keys bus.migration.requests by subject_id, so that one subject's events meet on one
+    partition; a portal that keys a request otherwise has it re-filed there, and it starts there."""
+    rig = Rig(tmp_path, set(range(6)))
+    request = MigrationRequested("m-14", "PERSON", PERSON, "440300", "442000", ("PENSION",), 1_000, "portal")
+    value = request_out(request).value
+    try:
+        await rig.process(consumed("bus.migration.requests", partition_of(b"m-14", 6), 0, b"m-14", value))
+        assert sagas_of(rig, PERSON) == {} and rig.to("city.442000.commands") == []
+        ((topic, key, refiled, _, _),) = rig.to("bus.migration.requests")
+        assert (topic, key, refiled) == ("bus.migration.requests", PERSON.encode(), value)
+        await rig.process(consumed(topic, partition_of(key, 6), 0, key, refiled))
+        assert set(sagas_of(rig, PERSON)) == {"m-14"} and len(rig.to("city.442000.commands")) == 1
+    finally:
+        rig.stores.close_all()
+
+
+# ---- the bus's clock and the counters of /status -------------------------------------------------
+
+def test_the_bus_clock_is_the_wall_clock_in_epoch_milliseconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(time, "time_ns", lambda: 1_795_334_400_123_999_999)  # 2026-11-22T08:00:00.123999999Z
+    assert now_ms() == 1_795_334_400_123
+
+
+async def test_the_status_counters_count_from_zero(tmp_path: Path) -> None:
+    """README: /status shows the orchestrator's counters; one request is one event, its PRECHECK
+    and its status record two commands, one deadline awaited."""
+    rig = Rig(tmp_path, set(range(6)))
+    try:
+        assert rig.orchestrator.status() == {
+            "events": 0, "rejected": 0, "commands": 0, "ticks": 0, "deadlines": 0, "pending": 0}
+        await rig.process(request_record("m-13", PERSON))
+        assert rig.orchestrator.status() == {
+            "events": 1, "rejected": 0, "commands": 2, "ticks": 0, "deadlines": 1, "pending": 0}
+        await rig.process(consumed("city.442000.replies", 0, 0, PERSON.encode(), b"\xc3\x01not a reply"))
+        await rig.process(request_record("m-13", OTHER))  # MIGRATION_ID_TAKEN
+        rig.orchestrator.clock = lambda: 6_500  # the PRECHECK's deadline: sent again
+        await rig.orchestrator.tick(frozenset(range(6)), rig.stores, rig.send)
+        assert rig.orchestrator.status() == {
+            "events": 3, "rejected": 2, "commands": 3, "ticks": 1, "deadlines": 1, "pending": 0}
     finally:
         rig.stores.close_all()

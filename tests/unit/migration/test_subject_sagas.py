@@ -129,10 +129,13 @@ def test_outbound_records_are_keyed_as_the_contract_says() -> None:
 
 def test_the_deadline_index_ticks_once_per_retick_window() -> None:
     index = DeadlineIndex(retick_ms=500)
+    assert index.stale  # a new index is read from the table before its first scan
     index.rebuild([("a", 1, 100), ("b", 2, None), ("c", 3, 900)])
+    assert not index.stale  # and only then: a rebuild would forget which ticks were sent
     assert index.due(100) == [("a", 1)]
     assert index.due(200) == []  # its tick is on the way
-    assert index.due(700) == [("a", 1)]
+    assert index.due(599) == []
+    assert index.due(600) == [("a", 1)]  # retick_ms after the last tick
     index.track("a", 1, None)
     assert sorted(index.due(1_000)) == [("c", 3)]
     index.forget()

@@ -191,3 +191,14 @@ def test_changed_schemes_are_exactly_the_changed_summaries(history, event, chang
 def test_a_record_of_another_person_is_refused():
     with pytest.raises(ValidationError, match="resident_id"):
         PersonLedger(P).apply(rec(resident_id=resident(2)))
+
+
+def test_ledgers_are_equal_only_with_the_same_resident_and_the_same_kept_revisions():
+    """The round-trip tests compare ledgers with ==: it must see a record's revision, a missing
+    record and another resident."""
+    ledger, _ = ledger_of(R1)
+    assert ledger == ledger_of(R1)[0]
+    assert ledger != PersonLedger(P)
+    assert ledger != ledger_of(dataclasses.replace(R1, revision=2))[0]
+    assert PersonLedger(P) != PersonLedger(resident(2))
+    assert ledger != ledger.records

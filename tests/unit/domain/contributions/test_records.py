@@ -30,6 +30,7 @@ def test_a_valid_record_passes(revision):
         ({"record_id": None}, "record_id", "non-empty", "INVALID_FIELD"),
         ({"record_id": "R" * 65}, "record_id", "64 bytes", "INVALID_FIELD"),
         ({"record_id": "缴" * 22}, "record_id", "64 bytes", "INVALID_FIELD"),  # 22 characters, 66 bytes
+        ({"record_id": "\U0001f600" * 17}, "record_id", "64 bytes", "INVALID_FIELD"),  # 17 characters, 68 bytes
         ({"revision": 0}, "revision", ">= 1", "INVALID_FIELD"),
         ({"revision": -3}, "revision", ">= 1", "INVALID_FIELD"),
         ({"revision": True}, "revision", "integer", "INVALID_FIELD"),
@@ -157,6 +158,13 @@ def test_a_month_asked_after_the_same_month_of_another_year_is_its_own(years):
     validate_contribution(rec(month=f"{2025 + years}-01", recorded_at=other), CITIES)
     with pytest.raises(ValidationError, match="recorded_at"):
         validate_contribution(rec(month=f"{2025 + years}-02", recorded_at=other), CITIES)
+
+
+def test_the_first_millisecond_of_a_month_asked_right_after_the_last_of_the_one_before_is_its_own():
+    """The kept span ends before the next month's first millisecond: a batch recorded across
+    midnight UTC on the 1st counts its later records in the new month."""
+    validate_contribution(rec(month="2024-12", recorded_at=JAN_2025_START - 1), CITIES)  # keeps December 2024
+    validate_contribution(rec(month="2025-01", recorded_at=JAN_2025_START), CITIES)
 
 
 def test_an_amount_seen_valid_does_not_make_a_bad_one_pass():

@@ -48,3 +48,12 @@ def test_replies_are_per_city():
     assert ledger.apply(ZS, command("PRECHECK", SZ)).outcome == "DONE"
     reply = ledger.reply(ZS, command("PRECHECK", ZS), 42)
     assert (reply.city, reply.outcome, reply.replied_at, reply.command_id) == (ZS, "DONE", 42, "m-1/PENSION/PRECHECK")
+
+
+def test_holders_still_names_the_other_city_when_one_of_two_gives_a_relation_up():
+    """The invariant's oracle: a relation held twice (a saga bug the tests must see) stays visible
+    after one of the two holders releases it."""
+    ledger = RelationLedger([(SZ, RID, "PENSION"), (ZS, RID, "PENSION")])
+    assert ledger.holders(RID, "PENSION") == {SZ, ZS}
+    ledger.apply(SZ, command("TRANSFER_OUT", SZ))
+    assert ledger.holders(RID, "PENSION") == {ZS}

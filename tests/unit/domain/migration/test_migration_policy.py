@@ -47,6 +47,13 @@ def test_time_scale_maps_a_working_day_to_a_duration():
     assert deadline_after(ms("2026-11-20T10:00:00"), 1, 250) == ms("2026-11-20T10:00:00") + 250
 
 
+@pytest.mark.parametrize("working_day_ms", [None, 1_000])
+def test_a_negative_number_of_working_days_is_refused(working_day_ms):
+    """It would answer a deadline before `now`, which fires at once, in either time scale."""
+    with pytest.raises(ValueError, match="working_days"):
+        deadline_after(ms("2026-11-20T10:00:00"), -1, working_day_ms)
+
+
 @pytest.mark.parametrize(
     ("scope", "step", "days"),
     [
@@ -88,3 +95,9 @@ def test_policy_deadline_uses_its_time_scale():
 def test_bad_configuration_is_refused(kwargs):
     with pytest.raises(ConfigurationError):
         SagaPolicy(**kwargs)
+
+
+def test_the_smallest_configuration_is_accepted():
+    """Each bound is ">= 1" (the errors say so): one attempt, a 1 ms working day, one working day."""
+    policy = SagaPolicy(max_attempts=1, working_day_ms=1, step_days={"PENSION.PRECHECK": 1}, default_days=1)
+    assert policy.days_for("PENSION", "PRECHECK") == 1 and policy.days_for("HOUSEHOLD", "PRECHECK") == 1

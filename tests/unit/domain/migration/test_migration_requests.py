@@ -125,6 +125,22 @@ def test_accept_request_registers_and_refuses_conflicts():
     assert elsewhere.status == "IN_PROGRESS"
 
 
+def test_a_conflict_on_a_later_scope_of_the_request_is_found():
+    """Every requested scope is checked, not only the first: here the first one is free."""
+    _, _, registry = accept_request(None, request("m-1", scopes=("MEDICAL",)), SubjectRegistry(), POLICY)
+    refused, _, _ = accept_request(None, request("m-2", scopes=("PENSION", "MEDICAL")), registry, POLICY)
+    assert (refused.status, refused.reason) == (MigrationStatus.REJECTED, "CONFLICT: m-1")
+
+
+def test_a_scope_refused_before_any_step_ran_shows_its_first_step():
+    """The status record's `step` is the current or last step (migration.md); a scope refused as a
+    conflict ran none, so it shows PRECHECK, not a later step that would read as progress."""
+    _, _, registry = accept_request(None, request("m-1", scopes=("MEDICAL",)), SubjectRegistry(), POLICY)
+    _, commands, _ = accept_request(None, request("m-2", scopes=("MEDICAL",)), registry, POLICY)
+    (status,) = commands
+    assert status.record()["scopes"] == [{"scope": "MEDICAL", "status": "REJECTED", "step": "PRECHECK"}]
+
+
 def test_final_scopes_are_released(start):
     run = start(scopes=("PENSION", "MEDICAL"))
     registry = SubjectRegistry().track(run.state)
