@@ -128,3 +128,20 @@ def test_a_long_varint_is_left_to_fastavro() -> None:
     assert read(b"\x02", 0, 1) == {"n": 1}
     with pytest.raises(Fallback):
         read(b"\xff" * 11 + b"\x01", 0, 12)
+
+
+def test_decode_reads_plain_records_itself_and_hands_odd_ones_to_fastavro(
+        codec: SingleObjectCodec, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its fallback reads the same values, so only this tells a fast path that is taken from one that
+    always falls back."""
+    import citybus.codec.single_object as single_object
+
+    fallen: list[Any] = []
+    monkeypatch.setattr(single_object, "schemaless_reader",
+                        lambda *args: fallen.append(args) or schemaless_reader(*args))
+    value = codec.encode(NAME, SAMPLES[NAME])
+    assert codec.decode(value, NAME)[1]["record_id"] == SAMPLES[NAME]["record_id"]
+    assert fallen == []
+    with pytest.raises(UndecodableError):
+        codec.decode(value[:-3], NAME)
+    assert len(fallen) == 1
