@@ -7,10 +7,13 @@ from citybus.catalog import Catalog
 from citybus.codec.mapping import (
     contribution_from_avro, household_moved_from_avro, reply_from_avro, request_from_avro, retirement_from_avro,
 )
+from citybus.codec.mapping.migration import command_from_avro
 from citybus.codec.mapping.time import millis
 from citybus.domain.contributions import check_contribution, validate_contribution, validate_retirement_request
 from citybus.domain.ids import validate_city_code, validate_resident_id
-from citybus.domain.migration.validation import MAX_ID_BYTES, MAX_PACKAGE_BYTES, MAX_REASON_BYTES, check_size
+from citybus.domain.migration.validation import (
+    MAX_COMMAND_ID_BYTES, MAX_ID_BYTES, MAX_PACKAGE_BYTES, MAX_REASON_BYTES, check_size,
+)
 from citybus.errors import ValidationError
 
 __all__ = ["VALIDATORS", "PUBLISH_CHECKS"]
@@ -70,12 +73,26 @@ def _request(record: dict[str, Any], catalog: Catalog) -> Any:
     return request_from_avro(record)
 
 
+def _command(record: dict[str, Any], catalog: Catalog) -> Any:
+    # a city's reply quotes the command's ids (its subject_id as its key, in a package and in a
+    # reason too): a command near the broker's limit would make a reply over it, which the adapter
+    # could not send (it stopped on that command at every replay). The orchestrator sends no larger.
+    _non_empty(record, "command_id")
+    _non_empty(record, "migration_id")
+    check_size("command_id", record["command_id"], MAX_COMMAND_ID_BYTES)
+    for field in ("migration_id", "subject_id", "from_city", "to_city"):
+        check_size(field, record[field], MAX_ID_BYTES)
+    check_size("package", record["package"], MAX_PACKAGE_BYTES)  # a TRANSFER_IN's: a reply's, sent on
+    return command_from_avro(record)
+
+
 VALIDATORS = {
     "citybus.insurance.ContributionRecorded": _contribution,
     "citybus.insurance.RetirementRequested": _retirement,
     "citybus.household.HouseholdMoved": _household_move,
     "citybus.migration.MigrationReply": _reply,
     "citybus.migration.MigrationRequested": _request,
+    "citybus.migration.MigrationCommand": _command,
 }
 
 # what a city's publisher runs before it encodes: the field rules, without the domain value

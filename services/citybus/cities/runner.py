@@ -19,7 +19,7 @@ from citybus.bus.publisher import city_producer
 from citybus.catalog import default_catalog
 from citybus.cities.kit import CityAdapter
 from citybus.codec import CloudEventHeaders, default_codec
-from citybus.codec.mapping.migration import command_from_avro, reply_to_avro
+from citybus.codec.mapping.migration import reply_to_avro
 from citybus.domain.migration import ReplyReceived, SendCommand
 from citybus.errors import ConfigurationError
 from citybus.kafka.closing import stop_producer
@@ -85,7 +85,7 @@ class AdapterRunner:
     async def _handle(self, accepted: Accepted, send: Send) -> None:
         city = self.catalog.city_of_topic(accepted.topic)
         assert city is not None, accepted.topic  # subscribed to city.<code>.commands topics only
-        command = command_from_avro(accepted.record)
+        command: SendCommand = accepted.value  # checked by the intake (citybus.bus.validators)
         try:
             reply = self.adapters[city].answer(command)
         except Exception:  # noqa: BLE001 - the city's own code: raised out, it would stop the loop at every replay

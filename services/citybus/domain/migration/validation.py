@@ -11,11 +11,12 @@ from citybus.domain.migration.vocabulary import Scope, SubjectType
 from citybus.errors import ValidationError
 
 __all__ = ["ValidRequest", "validate_request", "refusal_reason", "check_size", "MAX_ID_BYTES", "MAX_REASON_BYTES",
-           "MAX_PACKAGE_BYTES"]
+           "MAX_PACKAGE_BYTES", "MAX_COMMAND_ID_BYTES"]
 
 # Limits of this service (migration.md sets none). Whatever a request or a reply carries is kept in
 # the subject's state, and quoted in statuses and commands: each must fit in one Kafka record.
 MAX_ID_BYTES = 128  # migration_id, requested_by (a household move's move_id: 5 fewer, for "move-")
+MAX_COMMAND_ID_BYTES = MAX_ID_BYTES + len("/TAX_REGISTRATION/TRANSFER_OUT")  # migration_id/scope/step
 MAX_REASON_BYTES = 1_000  # a city's reply reason
 MAX_PACKAGE_BYTES = 65_536  # a reply's package: its keys and values, in UTF-8
 
