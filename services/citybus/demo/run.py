@@ -18,7 +18,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.rule import Rule
-from rich.table import Table
+from rich.table import Column, Table
 
 from citybus.bus import DEADLETTER_TOPIC, REJECTED_EVENT
 from citybus.catalog import default_catalog
@@ -29,7 +29,9 @@ from citybus.kafka.offsets import wait_caught_up
 from citybus.kafka.topics import apply_topics
 from citybus.settings import settings
 
-__all__ = ["run_demo"]
+__all__ = ["run_demo", "deadletter_table"]
+
+REASON_SHOWN = 200  # characters of an example reason (a reason quotes at most 200 of a bad value)
 
 
 async def run_demo(persons: int = 2000, keep: bool = False) -> None:
@@ -143,7 +145,13 @@ async def _deadletters(console: Console, bootstrap: str, total: int) -> None:
             letters += [decode(m.value, REJECTED_EVENT)[1] for msgs in batches.values() for m in msgs]
     finally:
         await consumer.stop()
-    table = Table("service", "reason code", "count", "topics", "reason (an example)",
+    console.print(deadletter_table(letters, total))
+
+
+def deadletter_table(letters: list[dict[str, Any]], total: int) -> Table:
+    """Dead letters per service and reason code, with one reason in full (up to REASON_SHOWN
+    characters, then an ellipsis: a reason cut mid-word read like a broken one)."""
+    table = Table("service", "reason code", "count", "topics", Column("reason (an example)", overflow="fold"),
                   title=f"{total} dead letters in {DEADLETTER_TOPIC}")
     seen: Counter[tuple[str, str]] = Counter()
     topics: dict[tuple[str, str], set[str]] = {}
@@ -154,8 +162,10 @@ async def _deadletters(console: Console, bootstrap: str, total: int) -> None:
         topics.setdefault(key, set()).add(letter["source_topic"])
         first.setdefault(key, letter["reason"])
     for key, n in sorted(seen.items()):
-        table.add_row(key[0], key[1], str(n), str(len(topics[key])), first[key][:100])
-    console.print(table)
+        reason = first[key]
+        shown = reason if len(reason) <= REASON_SHOWN else reason[:REASON_SHOWN - 1] + "…"
+        table.add_row(key[0], key[1], str(n), str(len(topics[key])), shown)
+    return table
 
 
 async def _lag(console: Console, bootstrap: str) -> None:
