@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from citybus.errors import ValidationError
 
 __all__ = [
+    "utf8_size",
     "resident_id_check_char",
     "validate_resident_id",
     "enterprise_id_check_char",
@@ -135,3 +136,8 @@ def to_money(value: object, field: str = "amount", minimum: Decimal | None = Dec
 
 def money_str(amount: Decimal) -> str:
     return str(amount.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def utf8_size(text: str) -> int:
+    """Bytes of `text` in UTF-8 (what a size limit on the wire counts); a lone surrogate counts 3."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))

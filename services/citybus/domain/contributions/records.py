@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
-from citybus.domain.ids import to_money, validate_city_code, validate_month, validate_resident_id
+from citybus.domain.ids import to_money, utf8_size, validate_city_code, validate_month, validate_resident_id
 from citybus.errors import ValidationError
 
 __all__ = [
@@ -93,7 +93,7 @@ def _identifier(value: object, field: str) -> None:
     """A record_id or request_id: non-empty, and short enough that everything quoting it fits on the
     bus (a summary lists up to MAX_RECORDS_PER_RESIDENT refunds by record_id)."""
     text = _non_empty(value, field)
-    if len(text) > MAX_ID_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_ID_BYTES:
+    if len(text) > MAX_ID_BYTES // 4 and utf8_size(text) > MAX_ID_BYTES:  # (4 bytes a character at most)
         raise ValidationError(field, f"must be at most {MAX_ID_BYTES} bytes in UTF-8", value)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from citybus.domain.ids import validate_city_code, validate_enterprise_id, validate_resident_id
+from citybus.domain.ids import utf8_size, validate_city_code, validate_enterprise_id, validate_resident_id
 from citybus.domain.migration.messages import MigrationRequested
 from citybus.domain.migration.plan import scopes_of
 from citybus.domain.migration.vocabulary import Scope, SubjectType
@@ -69,17 +69,13 @@ def _resolve_scopes(subject_type: SubjectType, requested: Iterable[str]) -> tupl
 def check_size(field: str, value: object, limit: int) -> None:
     """A string (or a map of strings, counted key and value) of at most `limit` bytes in UTF-8."""
     if isinstance(value, str):
-        size = _utf8_size(value)
+        size = utf8_size(value)
     elif isinstance(value, dict):
-        size = sum(_utf8_size(str(k)) + _utf8_size(str(v)) for k, v in value.items())
+        size = sum(utf8_size(str(k)) + utf8_size(str(v)) for k, v in value.items())
     else:
         return
     if size > limit:
         raise ValidationError(field, f"must be at most {limit} bytes in UTF-8 (is {size})", value)
-
-
-def _utf8_size(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def refusal_reason(error: ValidationError) -> str:
