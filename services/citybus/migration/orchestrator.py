@@ -279,12 +279,17 @@ class Orchestrator:
         subject = self._load(origin.key, subject_id, origin.partition, stores)
         if not migration_id.strip():  # refused by a field rule, nothing to claim (SubjectSagas.on_request)
             return subject.on_request(request, self.policy)
-        if stage is None and migration_id not in subject.sagas:
+        if stage is None:
             home = partition_of(migration_id.encode(), self.partitions)
+            known = migration_id in subject.sagas
             if home not in stores:  # another worker owns the id: claim it there first
-                await send(*forwarded(origin, CLAIMS_TOPIC, migration_id.encode()), home)
-                return None
-            if not await self._claim(migration_id, subject_id, home, stores, sink, origin, batch):
+                if not known:
+                    await send(*forwarded(origin, CLAIMS_TOPIC, migration_id.encode()), home)
+                    return None
+            # also for a known saga: a crash while a batch's changelog was half written can keep
+            # the saga (its partition's records acknowledged) and lose the claim (another
+            # partition's), and then the replayed request must claim the id again, or GET never finds it
+            elif not await self._claim(migration_id, subject_id, home, stores, sink, origin, batch):
                 return None
         return subject.on_request(request, self.policy)
 

@@ -108,6 +108,33 @@ async def _taken(session: aiohttp.ClientSession, url: str, body: dict, attempts:
     return await post(session, url, body)
 
 
+def person_requests(seed: int, count: int, prefix: str) -> list[dict]:
+    """`count` person migrations between two random cities, 1 to 4 scopes each, under unique ids."""
+    rng = random.Random(seed)
+    requests = []
+    for index in range(count):
+        from_city, to_city = rng.sample(CITIES, 2)
+        requests.append({"subject_type": "PERSON", "subject_id": person(rng), "from_city": from_city,
+                         "to_city": to_city, "scopes": rng.sample(PERSON_SCOPES, rng.randint(1, 4)),
+                         "migration_id": f"{prefix}-{index}-{uuid.uuid4().hex[:6]}"})
+    return requests
+
+
+def post_half_then_the_rest(url: str, requests: list[dict], final_first: int) -> None:
+    """The first half POSTed, then, once `final_first` of them are final, the rest: a test that then
+    kills something does so mid-run by construction, however fast the services (some migrations
+    final, the rest taken, 202: requested on the bus, and none of them final yet: each needs
+    replies from the cities, every one delayed by their --latency)."""
+    ids = [r["migration_id"] for r in requests]
+    half = len(requests) // 2
+    asyncio.run(post_all(url, requests[:half]))
+    deadline = time.monotonic() + 60
+    while asyncio.run(in_progress(url, ids[:half])) > half - final_first:
+        assert time.monotonic() < deadline, "no migration became final"
+        time.sleep(0.2)
+    asyncio.run(post_all(url, requests[half:]))
+
+
 def assert_invariant(rig: MigrationRig, views: dict[str, dict]) -> None:
     ledger = LedgerJournal.read(rig.data_dir / "cities")
     broken = []
@@ -137,16 +164,7 @@ def test_hundreds_of_migrations_survive_chaos_and_a_killed_orchestrator(rig: Mig
         requests.append({**body, "migration_id": f"bulk-{index}-{uuid.uuid4().hex[:6]}"})
 
     ids = [r["migration_id"] for r in requests]
-    half = len(requests) // 2
-    asyncio.run(post_all(rig.url, requests[:half]))
-    deadline = time.monotonic() + 60
-    while asyncio.run(in_progress(rig.url, ids[:half])) > half - 10:
-        assert time.monotonic() < deadline, "no migration became final"
-        time.sleep(0.2)
-    # mid-run by construction, however fast the orchestrator: some final, and the second half is
-    # taken (202: requested on the bus) just before the kill, none of it final (each needs replies
-    # from the cities, every one delayed by their --latency), commands out, replies in flight
-    asyncio.run(post_all(rig.url, requests[half:]))
+    post_half_then_the_rest(rig.url, requests, final_first=10)  # commands out, replies in flight
     rig.kill_orchestrator()
     time.sleep(1.0)
     rig.start_orchestrator()

@@ -6,9 +6,7 @@ status on the bus is followed by a different one."""
 from __future__ import annotations
 
 import asyncio
-import random
 import time
-import uuid
 from collections import defaultdict
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from citybus.kafka.local import LocalKafka
 from ..records import read_to_end
 from ..stopping import assert_clean, assert_unlocked, terminate
 from .conftest import running_rig
-from .test_migration_service import CITIES, PERSON_SCOPES, assert_invariant, in_progress, person, post_all, wait_final
+from .test_migration_service import assert_invariant, person_requests, post_half_then_the_rest, wait_final
 
 FINAL = {"COMPLETED", "PARTIAL", "FAILED", "REJECTED"}
 
@@ -26,25 +24,11 @@ FINAL = {"COMPLETED", "PARTIAL", "FAILED", "REJECTED"}
 def test_sigterm_with_the_broker_gone_mid_run_then_every_migration_ends_right(broker_of_its_own: LocalKafka,
                                                                               tmp_path: Path) -> None:
     kafka = broker_of_its_own
-    rng = random.Random(1010)
-    requests = []
-    for index in range(80):
-        from_city, to_city = rng.sample(CITIES, 2)
-        requests.append({"subject_type": "PERSON", "subject_id": person(rng), "from_city": from_city,
-                         "to_city": to_city, "scopes": rng.sample(PERSON_SCOPES, rng.randint(1, 4)),
-                         "migration_id": f"term-{index}-{uuid.uuid4().hex[:6]}"})
+    requests = person_requests(1010, 80, "term")
     ids = [r["migration_id"] for r in requests]
     bootstrap = kafka.running().bootstrap
     with running_rig(bootstrap, tmp_path) as rig:
-        half = len(requests) // 2
-        asyncio.run(post_all(rig.url, requests[:half]))
-        deadline = time.monotonic() + 60
-        while asyncio.run(in_progress(rig.url, ids[:half])) > half - 5:
-            assert time.monotonic() < deadline, "no migration became final"
-            time.sleep(0.2)
-        # mid-run by construction: the second half is taken (on the bus) just before the broker
-        # goes, none of it final yet (each needs replies delayed by the cities' --latency)
-        asyncio.run(post_all(rig.url, requests[half:]))
+        post_half_then_the_rest(rig.url, requests, final_first=5)
         kafka.kill_node(0)
         time.sleep(1.0)
         stopped = {name: rig.processes.pop(name) for name in ("orchestrator", "cities")}

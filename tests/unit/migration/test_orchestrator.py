@@ -402,3 +402,31 @@ async def test_the_status_counters_count_from_zero(tmp_path: Path) -> None:
             "events": 3, "rejected": 2, "commands": 3, "ticks": 1, "deadlines": 1, "pending": 0}
     finally:
         rig.stores.close_all()
+
+
+async def test_a_replayed_request_claims_its_id_again_when_a_crash_kept_the_saga_but_lost_the_claim(
+        tmp_path: Path) -> None:
+    """A batch's changelog goes to several partitions: a broker lost mid-write can acknowledge the
+    subject's saga and not the id's claim (another partition). Restored, the saga is there and the
+    claim is not; the replayed request found its saga known and skipped the claim, so GET
+    /migrations/{id} answered 404 for ever while the migration ran to COMPLETED (found by the
+    SIGTERM-with-the-broker-gone test on the broker)."""
+    first = Rig(tmp_path / "first", set(range(6)))
+    record = request_record("m-21", PERSON)
+    subject_key = SAGAS + PERSON.encode()
+    try:
+        await first.process(record)
+        saga_only = first.stores[record.partition].get(subject_key)  # what the restore brought back
+    finally:
+        first.stores.close_all()
+    home = partition_of(b"m-21", 6)
+    assert home != record.partition  # two partitions, so the half-written case is this one
+    again = Rig(tmp_path / "again", set(range(6)))
+    try:
+        again.stores[record.partition].write({subject_key: saga_only}, None)
+        assert Orchestrator.subject_of("m-21", again.stores, home) is None
+        await again.process(record)  # the replay
+        assert Orchestrator.subject_of("m-21", again.stores, home) == PERSON
+        assert again.to("city.442000.commands") == []  # a known saga: nothing started again
+    finally:
+        again.stores.close_all()
