@@ -19,10 +19,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from orchestrator_rig import OTHER, PERSON, Rig
 
+from citybus.bus.publisher import CityPublisher
 from citybus.catalog import default_catalog
 from citybus.codec import decode, default_codec
 from citybus.migration.orchestrator import SAGAS
 from citybus.migration.subjects import SubjectSagas
+from citybus.simulate.contributions import worked_example
 from citybus.migration.wire import CLAIMED_TOPIC, CLAIMS_TOPIC
 from citybus.streams.batch import partition_of
 from citybus.streams.origin import ORIGIN_HEADER, ORIGIN_KEY_HEADER
@@ -189,18 +191,21 @@ def _replies(field: str) -> list[Lazy]:
 
 
 def _forwarded(_: str) -> list[Lazy]:
-    """A request and a move on each own topic, from origins at and past the partitions and a long, or
+    """A request, a move and a contribution on each own topic, from origins at and past the partitions and a long, or
     naming a move's topic."""
     move = raw_encode(MOVE, {"move_id": "mv-1", "resident_id": PERSON, "from_city": "440300", "to_city": "442000",
                              "moved_at": 1_000})
+    contribution = next(e for e in worked_example() if e.full_name.endswith("ContributionRecorded"))
+    _, _, contributed, _ = CityPublisher(default_catalog(), contribution.city, None).prepare(
+        contribution.full_name, contribution.record)
     origins = [f"{topic}/{partition}/{offset}/0".encode() for topic, partition, offset in (
         ("bus.migration.requests", 5, 2**63 - 1), ("bus.migration.requests", 1, 2**63),
         ("bus.migration.requests", 6, 0), ("bus.migration.requests", -1, 0), ("city.442000.household.moves", 1, 5),
-        ("city.442000.replies", 1, 5))]
+        ("city.442000.replies", 1, 5), (contribution.topic, 1, 5))]
     return [lambda _, topic=topic, origin=origin, value=value: ("record", _record(
         topic, PERSON.encode(), value, ((ORIGIN_HEADER, origin), (ORIGIN_KEY_HEADER, PERSON.encode()))))
         for topic in (CLAIMS_TOPIC, CLAIMED_TOPIC) for origin in origins
-        for value in (raw_encode(REQUEST, _well_formed("m-own")), move)]
+        for value in (raw_encode(REQUEST, _well_formed("m-own")), move, contributed)]
 
 
 def _moves(field: str) -> list[Lazy]:
