@@ -9,8 +9,9 @@ from dataclasses import replace
 from io import BytesIO
 
 import fastavro
+import pytest
 from aiokafka.structs import ConsumerRecord
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from citybus.bus import default_intake
@@ -82,7 +83,12 @@ async def test_a_command_whose_subject_id_is_quoted_past_the_replies_limit_is_de
 
 
 # ---- a small deterministic fuzz (the heavier exploration ran outside the suite) ---------------
+# Each string field in turn carries every size that matters (just past the 128-byte ids, past a
+# reason's 1,000 and a package's 65,536 bytes, ~700 kB, and at the broker's 1 MB for the command) in
+# commands otherwise well-formed, of drawn steps (each quotes other fields in its reply), among drawn
+# ones: so the few examples `make test` affords always reach every limit.
 _TEXT = st.sampled_from(["", "\x00", "m-1", "中" * 43, "x" * 159, "x" * 600_000]) | st.text(max_size=4)
+_EXTREMES = ("中" * 43, "x" * 1_001, "x" * 65_537, "x" * 700_000, "x" * 1_048_000)
 _COMMAND = st.fixed_dictionaries({
     "command_id": st.just("m-1/PENSION/TRANSFER_OUT") | _TEXT, "migration_id": st.just("m-1") | _TEXT,
     "scope": st.sampled_from(["PENSION", "MEDICAL", "TAX_REGISTRATION"]),
@@ -92,6 +98,7 @@ _COMMAND = st.fixed_dictionaries({
     "attempt": st.sampled_from([1, 0, -2**31, 2**31 - 1]),
     "deadline": st.sampled_from([10**12, 0, -1, 253_402_300_800_000, 2**63 - 1, -2**63]),
     "package": st.dictionaries(_TEXT, _TEXT, max_size=2)})
+_STRING_FIELDS = ("command_id", "migration_id", "subject_id", "from_city", "to_city", "package key", "package value")
 
 
 def _raw_command(record: dict) -> bytes:
@@ -104,9 +111,29 @@ def _raw_command(record: dict) -> bytes:
     return out.getvalue()
 
 
-@given(st.lists(_COMMAND.map(_raw_command) | st.binary(max_size=24), min_size=1, max_size=4))
-@settings(max_examples=20, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-def test_fuzzed_commands_are_answered_or_dead_lettered_and_every_reply_fits(values: list[bytes]) -> None:
+def _well_formed(scope: str, step: str) -> dict:
+    return {"command_id": command_id_for("m-1", scope, step), "migration_id": "m-1", "scope": scope, "step": step,
+            "subject_type": "PERSON", "subject_id": SUBJECT, "from_city": "440300", "to_city": "442000",
+            "attempt": 1, "deadline": 10**12, "package": {}}
+
+
+def _with_extreme(field: str, extreme: str) -> st.SearchStrategy[bytes]:
+    def put(scope: str, step: str) -> bytes:
+        record = _well_formed(scope, step)
+        if field.startswith("package"):
+            return _raw_command({**record, "package": {extreme: "v"} if field == "package key" else {"k": extreme}})
+        return _raw_command({**record, field: extreme})
+    return st.builds(put, st.sampled_from(["PENSION", "MEDICAL", "TAX_REGISTRATION"]),
+                     st.sampled_from(["TRANSFER_OUT", "PRECHECK", "TRANSFER_IN", "REVERT_OUT", "REVERT_IN"]))
+
+
+@pytest.mark.parametrize("field", _STRING_FIELDS)
+@given(data=st.data())
+@settings(max_examples=4, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck),
+          phases=[Phase.generate])  # no shrinking: the failing example is printed as drawn, in seconds
+def test_fuzzed_commands_are_answered_or_dead_lettered_and_every_reply_fits(field: str, data: st.DataObject) -> None:
+    drawn = st.lists(_COMMAND.map(_raw_command) | st.binary(max_size=24), max_size=2)
+    values = [value for extreme in _EXTREMES for value in (*data.draw(drawn), data.draw(_with_extreme(field, extreme)))]
     producer = asyncio.run(_consume(*values))
     _fit(producer)
     assert len(producer.sent) >= len(values)  # a reply (simulated cities lose none) or a dead letter each
