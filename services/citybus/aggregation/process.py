@@ -130,7 +130,8 @@ class Aggregator:
 
     def _check(self, record: ConsumerRecord) -> tuple[Any, ConsumerRecord] | Rejection:
         """The record's domain value and where it was first published, or why it is refused."""
-        if record.topic in (BY_PERSON_TOPIC, CLAIMS_TOPIC):
+        forwarded = record.topic in (BY_PERSON_TOPIC, CLAIMS_TOPIC)
+        if forwarded:
             origin = origin_of(record, self.partitions)
             if origin is None:
                 return Rejection.of_record(record, "UNDECODABLE",
@@ -140,8 +141,9 @@ class Aggregator:
                                     list(record.headers or ()))
         if isinstance(outcome, Rejection):
             return outcome
-        if type(outcome.value) not in (ContributionRecord, RetirementRequest):
-            # only on this service's own topics, whose origin header names any topic (another type's)
+        if forwarded and type(outcome.value) not in (ContributionRecord, RetirementRequest):
+            # the origin header of a record on this service's own topics may name any topic (another
+            # type's); a record read from its source topics is of the topic's type (the intake says so)
             return Rejection.of_record(record, "WRONG_TYPE", f"a {type(outcome.value).__name__}: this service "
                                                              "reads contributions and retirement requests only")
         if record.key != outcome.value.resident_id.encode():
