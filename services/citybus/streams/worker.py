@@ -57,7 +57,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -68,9 +68,10 @@ from aiokafka.structs import ConsumerRecord
 from citybus.errors import CitybusError
 from citybus.kafka.closing import STOP_TIMEOUT_S, finish_within, stop_consumer, stop_producer
 from citybus.kafka.commits import COMMIT_INTERVAL_S, PacedCommits
+from citybus.kafka.outbox import Outbox
 from citybus.kafka.purge import PURGE_INTERVAL_S, HopPurger
 from citybus.streams.assignor import Owners, routing_assignor
-from citybus.streams.batch import Batch, Processor, Recovering, Send, Ticking, partition_of, remembered_partitioner
+from citybus.streams.batch import Batch, Processor, Recovering, Ticking, partition_of, remembered_partitioner
 from citybus.streams.restore import read_outputs, restore_changelog
 from citybus.streams.store import Stores
 
@@ -261,9 +262,9 @@ class StateWorker:
                 if not self.ticking or self.producer is None:
                     continue
                 await self._settled()
-                deliveries: list[asyncio.Future] = []
-                batch = await processor.tick(frozenset(self.ticking), self.stores, self._sender(deliveries))
-                await self._settle(batch, deliveries, {})
+                outbox = self._outbox()
+                batch = await processor.tick(frozenset(self.ticking), self.stores, outbox.send)
+                await self._settle(batch, outbox, {})
 
     async def _idle(self) -> None:
         """Nothing fetched: the last batches' offsets are committed once their interval is up, and
@@ -354,8 +355,9 @@ class StateWorker:
             if not fetched:
                 return
             records = [r for rs in fetched.values() for r in rs]
-            deliveries: list[asyncio.Future] = []
-            batch = await self.processor.process(records, self.stores, self._sender(deliveries))
+            outbox = self._outbox()
+            batch = await self.processor.process(records, self.stores, outbox.send)
+            await outbox.submit()  # this batch's outputs go before the next one's
             logged: dict[int, dict[str, int]] = {}
             for tp, rs in fetched.items():
                 if tp.topic in self.config.self_logged:
@@ -365,12 +367,12 @@ class StateWorker:
             self.events += len(records)
             self.batches += 1
             if not self.config.pipelined:
-                await self._settle(batch, deliveries, logged)  # 1.-3.
+                await self._settle(batch, outbox, logged)  # 1.-3.
                 await self.commits.done(offsets)  # 4.
                 return
             # the previous batch settles (in order) before this one starts to
             await self._settled()
-            self._settling = asyncio.create_task(self._settle_and_commit(batch, deliveries, logged, offsets))
+            self._settling = asyncio.create_task(self._settle_and_commit(batch, outbox, logged, offsets))
 
     async def _settled(self) -> None:
         """Wait for the unsettled batch, if any (a failure is raised here, and stops the worker)."""
@@ -378,9 +380,9 @@ class StateWorker:
         if task is not None:
             await task
 
-    async def _settle_and_commit(self, batch: Batch, deliveries: list[asyncio.Future],
+    async def _settle_and_commit(self, batch: Batch, outbox: Outbox | None,
                                  logged: dict[int, dict[str, int]], offsets: dict[TopicPartition, int]) -> None:
-        await self._settle(batch, deliveries, logged)
+        await self._settle(batch, outbox, logged)
         await self.commits.done(offsets)
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
@@ -388,50 +390,40 @@ class StateWorker:
         await self.consumer.commit(offsets)  # 4. the input (a refusal is logged by PacedCommits)
         self.purger.committed(offsets)  # processed hop records can go
 
-    def _sender(self, deliveries: list[asyncio.Future]) -> Send:
-        producer = self.producer
-        assert producer is not None
+    def _outbox(self) -> Outbox:
+        assert self.producer is not None
+        return Outbox(self.producer)
 
-        async def send(topic: str, key: bytes | None, value: bytes, headers: Sequence[tuple[str, bytes]] = (),
-                       partition: int | None = None) -> None:
-            deliveries.append(await producer.send(topic, value, key=key, headers=list(headers),
-                                                  partition=partition))
-
-        return send
-
-    async def _settle(self, batch: Batch, deliveries: list[asyncio.Future],
-                      logged: dict[int, dict[str, int]]) -> None:
+    async def _settle(self, batch: Batch, outbox: Outbox | None, logged: dict[int, dict[str, int]]) -> None:
         """Steps 1-3 of a batch (or a tick): outputs acknowledged, then the changelog, then the
         stores; then the outputs to send after the state."""
-        delivered = await asyncio.gather(*deliveries)  # 1. every output is on the broker
+        delivered = await outbox.flush() if outbox is not None else []  # 1. every output is on the broker
         positions = await self._changelog(batch)  # 2. then the state
         for partition, topics in logged.items():
             positions.setdefault(partition, {}).update(topics)
-        for metadata in delivered if self.config.recovered else ():  # where the recovered outputs end
-            if metadata.topic in self.config.recovered:
-                noted = positions.setdefault(metadata.partition, {})
-                noted[metadata.topic] = max(noted.get(metadata.topic, 0), metadata.offset + 1)
+        for sent in delivered if self.config.recovered else ():  # where the recovered outputs end
+            if sent.topic in self.config.recovered:
+                noted = positions.setdefault(sent.partition, {})
+                noted[sent.topic] = max(noted.get(sent.topic, 0), sent.end)
         for partition in set(batch.state) | set(batch.local) | set(positions):  # 3. the stores
             values = {**batch.local.get(partition, {}), **batch.state.get(partition, {})}
             self.stores[partition].write(values, positions.get(partition))
         if batch.after:
-            assert self.producer is not None
-            sent = [await self.producer.send(topic, value, key=key, headers=list(headers), partition=partition)
-                    for topic, key, value, headers, partition in batch.after]
-            await asyncio.gather(*sent)
+            after = self._outbox()
+            for topic, key, value, headers, where in batch.after:
+                await after.send(topic, key, value, headers, where)
+            await after.flush()
 
     async def _changelog(self, batch: Batch) -> dict[int, dict[str, int]]:
-        assert self.producer is not None
         changelog = self.config.changelog
-        pending: list[tuple[int, asyncio.Future]] = []
+        outbox = self._outbox()
         for partition, values in batch.state.items():
             for key, value in values.items():
-                pending.append((partition, await self.producer.send(changelog, value, key=key, partition=partition)))
+                await outbox.send(changelog, key, value, (), partition)
         positions: dict[int, dict[str, int]] = {}
-        for partition, future in pending:
-            metadata = await future
-            current = positions.setdefault(partition, {}).get(changelog, -1)
-            positions[partition][changelog] = max(current, metadata.offset + 1)
+        for sent in await outbox.flush():
+            current = positions.setdefault(sent.partition, {}).get(changelog, -1)
+            positions[sent.partition][changelog] = max(current, sent.end)
         return positions
 
     # ---- rebalances ------------------------------------------------------------------------
@@ -484,11 +476,11 @@ class StateWorker:
         async def handle(records: list[ConsumerRecord]) -> None:
             nonlocal found
             found += len(records)
-            deliveries: list[asyncio.Future] = []
-            await self._settle(await processor.recover(records, self.stores, self._sender(deliveries)), deliveries, {})
+            outbox = self._outbox()
+            await self._settle(await processor.recover(records, self.stores, outbox.send), outbox, {})
 
         read = await read_outputs(self.bootstrap, self.config.recovered, self.stores, partitions, handle)
-        await self._settle(Batch(), [], read)
+        await self._settle(Batch(), None, read)
         if found:
             log.info("%d records of %s found past the stores' positions", found,
                      ", ".join(sorted(self.config.recovered)))
