@@ -22,7 +22,7 @@ from pathlib import Path
 from citybus.aggregation.outputs import STATEMENTS_TOPIC
 from citybus.aggregation.process import BY_PERSON_TOPIC, CLAIMS_TOPIC, INDEX_TOPIC, Aggregator
 from citybus.aggregation.web import AggregationWeb
-from citybus.bus import DEADLETTER_TOPIC, default_intake
+from citybus.bus import DEADLETTER_TOPIC, Intake, default_intake
 from citybus.catalog import Catalog, TopicSpec, default_catalog
 from citybus.domain.contributions import MedicalPolicy
 from citybus.kafka.bootstrap import resolve_bootstrap
@@ -32,7 +32,7 @@ from citybus.streams.web import advertised_url, run_worker
 from citybus.streams.worker import StateWorker, WorkerConfig
 
 __all__ = ["SERVICE", "GROUP", "CHANGELOG_TOPIC", "INDEX_TOPIC", "BY_PERSON_TOPIC", "CLAIMS_TOPIC", "source_topics",
-           "input_topics", "medical_policies", "internal_topics", "worker_config", "serve"]
+           "input_topics", "aggregation_intake", "medical_policies", "internal_topics", "worker_config", "serve"]
 
 log = logging.getLogger(__name__)
 SERVICE = "aggregation"
@@ -69,6 +69,12 @@ def internal_topics(catalog: Catalog) -> list[TopicSpec]:
             model.internal(CLAIMS_TOPIC, SERVICE, "delete", -1)]
 
 
+def aggregation_intake() -> Intake:
+    """The bus's intake, contributions read straight into their domain records (the service has no
+    use for the dict): `citybus.bus.validators.DIRECT`."""
+    return default_intake(direct=True)
+
+
 def worker_config(catalog: Catalog, data_dir: Path, url: str, max_records: int = 20000) -> WorkerConfig:
     """The aggregation's worker: its topics, changelog, own logs and hops."""
     return WorkerConfig(
@@ -89,7 +95,7 @@ async def serve(web_port: int, data_dir: Path | None = None, cache_persons: int 
     if created:
         log.info("created %s", ", ".join(created))
     partitions = catalog.topic(DEADLETTER_TOPIC).partitions
-    aggregator = Aggregator(intake=default_intake(), service=SERVICE, policies=medical_policies(catalog),
+    aggregator = Aggregator(intake=aggregation_intake(), service=SERVICE, policies=medical_policies(catalog),
                             partitions=partitions, cache_persons=cache_persons)
     config = worker_config(catalog, (data_dir or conf.data_dir) / SERVICE, advertised_url(conf.web_host, web_port),
                            max_records)

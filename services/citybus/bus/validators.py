@@ -4,8 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 from citybus.catalog import Catalog
+from citybus.bus.intake import Direct
 from citybus.codec.mapping import (
-    contribution_from_avro, household_moved_from_avro, reply_from_avro, request_from_avro, retirement_from_avro,
+    CONTRIBUTION_FIELDS, build_contribution, contribution_from_avro, household_moved_from_avro, reply_from_avro, request_from_avro, retirement_from_avro,
 )
 from citybus.codec.mapping.migration import command_from_avro
 from citybus.codec.mapping.time import millis
@@ -16,7 +17,7 @@ from citybus.domain.migration.validation import (
 )
 from citybus.errors import ValidationError
 
-__all__ = ["VALIDATORS", "PUBLISH_CHECKS"]
+__all__ = ["VALIDATORS", "PUBLISH_CHECKS", "DIRECT"]
 
 
 def _contribution(record: dict[str, Any], catalog: Catalog) -> Any:
@@ -93,6 +94,13 @@ VALIDATORS = {
     "citybus.migration.MigrationReply": _reply,
     "citybus.migration.MigrationRequested": _request,
     "citybus.migration.MigrationCommand": _command,
+}
+
+# read straight into the domain record (no dict), where a service has no use for the dict: the
+# aggregation, for which decoding, the dict and the mapping were a fifth of its time per event
+DIRECT = {
+    "citybus.insurance.ContributionRecorded": Direct(
+        build_contribution, CONTRIBUTION_FIELDS, lambda record, catalog: validate_contribution(record, catalog.city_codes)),
 }
 
 # what a city's publisher runs before it encodes: the field rules, without the domain value

@@ -2,7 +2,8 @@
 
 `compile_reader(parsed)` returns a function (data, start, end) -> record dict for a record
 schema whose fields are all `string`, `int`, `long`, `enum`, `bytes` with logicalType
-`decimal`, or `long` with logicalType `timestamp-millis`; None for any other schema. It reads
+`decimal`, or `long` with logicalType `timestamp-millis`; None for any other schema (with
+`build`, a function of the field values instead: a domain record made without the dict). It reads
 only the plain cases: every length and enum index in range, valid UTF-8, short varints, the
 body ending exactly at `end`. Anything else raises `Fallback` (or the exception a plain read
 ran into), and the caller reads the body with fastavro, which stays the reference: for the
@@ -27,6 +28,11 @@ __all__ = ["Fallback", "compile_reader"]
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 _KEEP = 4096
+# the milliseconds a datetime can hold (years 1-9999): beyond them fastavro fails, and so must a reader
+# that hands out the plain number
+_FIRST_MS = (datetime.datetime(1, 1, 1, tzinfo=datetime.timezone.utc) - _EPOCH) // datetime.timedelta(milliseconds=1)
+_LAST_MS = (datetime.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=datetime.timezone.utc)
+            - _EPOCH) // datetime.timedelta(milliseconds=1)
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
@@ -80,34 +86,46 @@ def _number(target: str) -> list[str]:
 _LENGTH_CHECK = "    if n < 0 or pos + n > end: raise Fallback"
 
 
-def compile_reader(parsed: dict[str, Any]) -> Callable[[bytes, int, int], dict[str, Any]] | None:
-    """A reader of the body of `parsed` (a fastavro-parsed record schema), or None."""
+def compile_reader(parsed: dict[str, Any], build: Callable[..., Any] | None = None,
+                   millis: bool = False) -> Callable[[bytes, int, int], Any] | None:
+    """A reader of the body of `parsed` (a fastavro-parsed record schema), or None.
+
+    The reader returns the record dict; with `build`, `build(*values)` of the field values in the
+    schema's order instead (no dict). `millis`: timestamps as int milliseconds, not datetimes."""
     if not isinstance(parsed, dict) or parsed.get("type") != "record":
         return None
-    lines = ["def read(data, pos, end):", "    out = {}"]
-    env: dict[str, Any] = {"Fallback": Fallback, "_varint": _varint}
+    lines = ["def read(data, pos, end):", "    out = {}"] if build is None else ["def read(data, pos, end):"]
+    env: dict[str, Any] = {"Fallback": Fallback, "_varint": _varint, "build": build, "_FIRST_MS": _FIRST_MS,
+                           "_LAST_MS": _LAST_MS}
+    targets = []
     for index, field in enumerate(parsed["fields"]):
         kind, name = field["type"], field["name"]
+        target = f"out[{name!r}]" if build is None else f"v{index}"
+        targets.append(target)
         if kind == "string":
             lines += [*_number("n"), _LENGTH_CHECK,
-                      f"    out[{name!r}] = data[pos:pos + n].decode()", "    pos += n"]
+                      f"    {target} = data[pos:pos + n].decode()", "    pos += n"]
         elif kind in ("int", "long"):
-            lines += [*_number(f"out[{name!r}]")]
+            lines += [*_number(target)]
         elif isinstance(kind, dict) and kind.get("type") == "long" and kind.get("logicalType") == "timestamp-millis" \
                 and set(kind) <= {"type", "logicalType"}:
-            env[f"timestamp{index}"] = _timestamp_reader()
-            lines += [*_number("n"), f"    out[{name!r}] = timestamp{index}(n)"]
+            if millis:
+                lines += [*_number(target), f"    if not _FIRST_MS <= {target} <= _LAST_MS: raise Fallback"]
+            else:
+                env[f"timestamp{index}"] = _timestamp_reader()
+                lines += [*_number("n"), f"    {target} = timestamp{index}(n)"]
         elif isinstance(kind, dict) and kind.get("type") == "enum":
             env[f"symbols{index}"] = tuple(kind["symbols"])
-            lines += [*_number("n"), "    if n < 0: raise Fallback", f"    out[{name!r}] = symbols{index}[n]"]
+            lines += [*_number("n"), "    if n < 0: raise Fallback", f"    {target} = symbols{index}[n]"]
         elif (isinstance(kind, dict) and kind.get("type") == "bytes" and kind.get("logicalType") == "decimal"
               and isinstance(kind.get("precision"), int) and isinstance(kind.get("scale", 0), int)
               and set(kind) <= {"type", "logicalType", "precision", "scale"}):
             env[f"decimal{index}"] = _decimal_reader(kind["precision"], kind.get("scale", 0))
             lines += [*_number("n"), _LENGTH_CHECK,
-                      f"    out[{name!r}] = decimal{index}(data[pos:pos + n])", "    pos += n"]
+                      f"    {target} = decimal{index}(data[pos:pos + n])", "    pos += n"]
         else:
             return None
-    lines += ["    if pos != end: raise Fallback", "    return out"]
+    lines += ["    if pos != end: raise Fallback",
+              "    return out" if build is None else f"    return build({', '.join(targets)})"]
     exec("\n".join(lines), env)  # noqa: S102 - code made above from the schema's field list only
     return env["read"]

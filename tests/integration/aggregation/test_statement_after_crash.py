@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 
 from citybus.aggregation.process import BOOK, Aggregator
-from citybus.aggregation.service import SERVICE, internal_topics, medical_policies, worker_config
-from citybus.bus import default_intake
+from citybus.aggregation.service import SERVICE, aggregation_intake, internal_topics, medical_policies, worker_config
 from citybus.catalog import default_catalog
 from citybus.codec import decode
 from citybus.kafka.topics import ensure_topics
@@ -53,7 +52,7 @@ class DiesBeforeChangelog(StateWorker):
 
 def _worker(bus: str, data_dir: Path, kind: type[StateWorker] = StateWorker) -> StateWorker:
     catalog = default_catalog()
-    aggregator = Aggregator(intake=default_intake(), service=SERVICE, policies=medical_policies(catalog),
+    aggregator = Aggregator(intake=aggregation_intake(), service=SERVICE, policies=medical_policies(catalog),
                             partitions=catalog.topic(STATEMENTS).partitions)
     return kind(bus, worker_config(catalog, data_dir, "http://127.0.0.1:1"), aggregator)
 

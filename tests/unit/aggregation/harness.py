@@ -8,8 +8,8 @@ from typing import Any
 from aiokafka.structs import ConsumerRecord
 
 from citybus.aggregation.process import BY_PERSON_TOPIC, CLAIMS_TOPIC, LEDGER, Aggregator
-from citybus.aggregation.service import medical_policies
-from citybus.bus import DEADLETTER_TOPIC, default_intake
+from citybus.aggregation.service import aggregation_intake, medical_policies
+from citybus.bus import DEADLETTER_TOPIC
 from citybus.bus.publisher import CityPublisher
 from citybus.catalog import default_catalog
 from citybus.codec import decode
@@ -48,7 +48,7 @@ class Harness:
             self.stores.open(p)
         self.sent: list[tuple] = []
         self._read, self._offset = 0, 1_000_000  # what `settle` has read back, and its next offset
-        self.aggregator = Aggregator(intake=default_intake(), service="aggregation",
+        self.aggregator = Aggregator(intake=aggregation_intake(), service="aggregation",
                                      policies=medical_policies(default_catalog()), partitions=PARTITIONS)
 
     async def send(self, topic, key, value, headers=(), partition=None):

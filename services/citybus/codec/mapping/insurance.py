@@ -1,6 +1,7 @@
 """citybus.insurance records <-> the contributions domain."""
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +12,8 @@ from citybus.domain.contributions import (
 )
 
 __all__ = [
+    "CONTRIBUTION_FIELDS",
+    "build_contribution",
     "contribution_from_avro",
     "retirement_from_avro",
     "summary_to_avro",
@@ -20,6 +23,9 @@ __all__ = [
 
 
 _contribution = positional_builder(ContributionRecord)  # once per contribution event: half the cost of __init__
+# the domain record from the Avro record's field values in order (recorded_at as int millis)
+build_contribution = _contribution
+CONTRIBUTION_FIELDS = tuple(f.name for f in dataclasses.fields(ContributionRecord))
 
 
 def contribution_from_avro(record: dict[str, Any]) -> ContributionRecord:
