@@ -145,3 +145,25 @@ def test_decode_reads_plain_records_itself_and_hands_odd_ones_to_fastavro(
     with pytest.raises(UndecodableError):
         codec.decode(value[:-3], NAME)
     assert len(fallen) == 1
+
+
+def test_a_latest_version_read_once_is_found_by_its_header_after_and_still_type_checked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second read of a type skips the fingerprint lookup (one dict lookup by the 10-byte
+    header); a record of another type than expected is still refused, and an odd body still goes
+    to fastavro."""
+    from citybus.errors import WrongTypeError
+
+    codec = SingleObjectCodec()
+    value = codec.encode(NAME, SAMPLES[NAME])
+    assert codec.decode(value, NAME)[1]["record_id"] == SAMPLES[NAME]["record_id"]
+    looked_up: list[bytes] = []
+    find = codec.store.find
+    monkeypatch.setattr(codec.store, "find", lambda fingerprint: looked_up.append(fingerprint) or find(fingerprint))
+    assert codec.decode(value, NAME) == codec.decode(value)
+    assert looked_up == []
+    with pytest.raises(WrongTypeError, match="expected a citybus.insurance.RetirementRequested"):
+        codec.decode(value, "citybus.insurance.RetirementRequested")
+    with pytest.raises(UndecodableError, match="bytes left after the record"):
+        codec.decode(value + b"\x00", NAME)
+    assert len(looked_up) == 2  # both went the long way
