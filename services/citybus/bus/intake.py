@@ -65,13 +65,13 @@ class Intake:
         self._decode = codec.decode if codec else default_decode
         self._expected = {t.name: t.record for t in catalog.topics}
         self._topic_cities: dict[str, str | None] = {}
-        # topic -> (record type, its reader into the domain record, its field rules) for `direct` types
-        self._direct: dict[str, tuple[str, Callable[[bytes], Any], Callable[[Any, Catalog], Any]]] = {}
+        # topic -> (its city field or None, its reader into the domain record, its field rules) for `direct` types
+        self._direct: dict[str, tuple[str | None, Callable[[bytes], Any], Callable[[Any, Catalog], Any]]] = {}
         if direct:
             codec = codec or default_codec()
             readers = {name: codec.decoder_into(name, rule.build, rule.fields, rule.millis)
                        for name, rule in direct.items()}
-            self._direct = {t.name: (t.record, readers[t.record], direct[t.record].validate)
+            self._direct = {t.name: (CITY_FIELD.get(t.record), readers[t.record], direct[t.record].validate)
                             for t in catalog.topics if t.record in direct}
 
     def check(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
@@ -81,9 +81,8 @@ class Intake:
             built = direct[1](value)
             if built is not None:  # else `decode` reads it, or says why not
                 try:
-                    field = CITY_FIELD.get(direct[0])
-                    if field is not None:
-                        self._city_is(topic, field, getattr(built, field))
+                    if direct[0] is not None:
+                        self._city_is(topic, direct[0], getattr(built, direct[0]))
                     checked = direct[2](built, self.catalog)
                 except CitybusError as error:
                     return Rejection.of(error, topic=topic, partition=partition, offset=offset, key=key, value=value,

@@ -14,7 +14,7 @@ from citybus.codec import SingleObjectCodec
 from citybus.codec.fast_reader import Fallback, compile_reader
 from citybus.errors import CitybusError, UndecodableError
 
-from codec_samples import SAMPLES
+from codec_samples import SAMPLES, SCALELESS_AMOUNTS, SCALELESS_AMOUNTS_RECORD
 
 NAME = "citybus.insurance.ContributionRecorded"
 
@@ -40,13 +40,11 @@ def test_flat_records_compile_and_nested_ones_do_not(codec: SingleObjectCodec) -
 
 def test_a_decimal_without_a_scale_is_read_at_scale_0_as_fastavro_reads_it() -> None:
     """Avro's default scale is 0 (every bus amount has scale 2, so no bus schema leaves it out)."""
-    parsed = parse_schema({"type": "record", "name": "citybus.test.Amounts", "fields": [
-        {"name": "whole", "type": {"type": "bytes", "logicalType": "decimal", "precision": 5}},
-        {"name": "cents", "type": {"type": "bytes", "logicalType": "decimal", "precision": 6, "scale": 2}}]})
+    parsed = parse_schema(SCALELESS_AMOUNTS)
     read = compile_reader(parsed)
     assert read is not None
     body = io.BytesIO()
-    schemaless_writer(body, parsed, {"whole": Decimal("12345"), "cents": Decimal("1234.56")})
+    schemaless_writer(body, parsed, SCALELESS_AMOUNTS_RECORD)
     data = body.getvalue()
     assert typed(read(data, 0, len(data))) == typed(schemaless_reader(io.BytesIO(data), parsed, None))
 

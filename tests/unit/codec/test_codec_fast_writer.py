@@ -15,7 +15,7 @@ from citybus.codec import SingleObjectCodec
 from citybus.codec.fast_writer import Fallback, compile_writer
 from citybus.errors import ValidationError
 
-from codec_samples import SAMPLES
+from codec_samples import SAMPLES, SCALELESS_AMOUNTS, SCALELESS_AMOUNTS_RECORD
 
 NAME = "citybus.insurance.ContributionRecorded"
 UTC = datetime.timezone.utc
@@ -48,12 +48,10 @@ def test_the_bus_records_compile(codec: SingleObjectCodec) -> None:
 
 def test_a_decimal_without_a_scale_is_written_at_scale_0_as_fastavro_writes_it() -> None:
     """Avro's default scale is 0 (every bus amount has scale 2, so no bus schema leaves it out)."""
-    parsed = parse_schema({"type": "record", "name": "citybus.test.Amounts", "fields": [
-        {"name": "whole", "type": {"type": "bytes", "logicalType": "decimal", "precision": 5}},
-        {"name": "cents", "type": {"type": "bytes", "logicalType": "decimal", "precision": 6, "scale": 2}}]})
+    parsed = parse_schema(SCALELESS_AMOUNTS)
     write = compile_writer(parsed)
     assert write is not None
-    record = {"whole": Decimal("12345"), "cents": Decimal("1234.56")}
+    record = SCALELESS_AMOUNTS_RECORD
     reference = io.BytesIO()
     schemaless_writer(reference, parsed, record)
     assert write(record) == reference.getvalue()

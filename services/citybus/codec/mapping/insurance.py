@@ -22,14 +22,14 @@ __all__ = [
 ]
 
 
-_contribution = positional_builder(ContributionRecord)  # once per contribution event: half the cost of __init__
-# the domain record from the Avro record's field values in order (recorded_at as int millis)
-build_contribution = _contribution
+# the domain record from the Avro record's field values in order (recorded_at as int millis); once per
+# contribution event: half the cost of __init__
+build_contribution = positional_builder(ContributionRecord)
 CONTRIBUTION_FIELDS = tuple(f.name for f in dataclasses.fields(ContributionRecord))
 
 
 def contribution_from_avro(record: dict[str, Any]) -> ContributionRecord:
-    return _contribution(
+    return build_contribution(
         record["record_id"], record["revision"], record["status"], record["resident_id"], record["city"],
         record["scheme"], record["insured_kind"], record["month"], record["contribution_base"],
         record["employer_amount"], record["employee_amount"], millis(record["recorded_at"]),
