@@ -88,6 +88,10 @@ def _subject_key(key: object, key_field: str) -> str:
 _prepared = tuple.__new__  # PreparedEvent without its Python-level __new__: the hot path's
 
 
+# events between two turns of the event loop in publish_many (500-2,000 measured alike)
+_YIELD_EVERY = 1000
+
+
 def _forget_acknowledged(queued: list[tuple[asyncio.Future, int]]) -> int:
     """Drop the acknowledged batches from `queued` (raising a failed one's error); their events."""
     done = [(future, n) for future, n in queued if future.done()]
@@ -178,6 +182,11 @@ class CityPublisher:
         one queued batch per partition (bounded memory). Per partition the order is kept.
         With a producer that has another partitioner, each event goes through `send` instead,
         with at most `in_flight` unacknowledged.
+
+        Every `_YIELD_EVERY` events the loop lets the producer's sender run: filling a batch
+        never waits on anything, so without it the sender would read the broker's answers and
+        send the next request only when a partition's queue was full, and the broker and this
+        loop would take turns (1.3-2.0 s of 8.3 s waiting on a million events; none with it).
         """
         producer = self.producer
         if type(producer._partitioner) is not DefaultPartitioner:  # noqa: SLF001 - our own producers use the default
@@ -186,7 +195,12 @@ class CityPublisher:
         queued: list[tuple[asyncio.Future, int]] = []
         acknowledged = 0
         partitions = self._partitions
+        until_yield = _YIELD_EVERY
         for topic, key, value, headers in events:
+            until_yield -= 1
+            if not until_yield:
+                until_yield = _YIELD_EVERY
+                await asyncio.sleep(0)
             count = partitions.get(topic)
             if count is None:
                 count = partitions[topic] = len(await producer.partitions_for(topic))

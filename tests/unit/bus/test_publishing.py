@@ -143,6 +143,45 @@ def test_publish_many_batches_land_where_the_default_partitioner_puts_each_key()
         assert parse_cloudevent_headers(headers)["source"] == "/cities/440300/hr"
 
 
+def test_publish_many_lets_the_producers_sender_run_while_it_fills_batches():
+    """Filling batches never waits, so publish_many must hand the loop over now and then: the
+    producer's sender (a task on the same loop) reads the broker's answers and sends the next
+    request only when it runs."""
+    from citybus.bus import publisher as module
+
+    producer = BatchProducer()
+    pub = CityPublisher(default_catalog(), "440300", producer)
+    event = pub.prepare("ContributionRecorded", contribution())
+    count = 10 * module._YIELD_EVERY
+    seen = []  # how often the other task had run when each event was taken
+
+    async def run():
+        turns = 0
+
+        async def sender():
+            nonlocal turns
+            while True:
+                await asyncio.sleep(0)
+                turns += 1
+
+        task = asyncio.create_task(sender())
+        await asyncio.sleep(0)
+
+        def events():
+            for _ in range(count):
+                seen.append(turns)
+                yield event
+
+        try:
+            return await pub.publish_many(events())
+        finally:
+            task.cancel()
+
+    assert asyncio.run(run()) == count
+    assert seen[-1] >= 9  # once per _YIELD_EVERY events (the fake's send_batch never suspends)
+    assert seen[module._YIELD_EVERY - 2] == seen[0]  # and not on every event
+
+
 def test_publish_many_with_another_partitioner_sends_each_event():
     producer = BatchProducer(partitioner=lambda key, all_partitions, available: all_partitions[-1])
     pub = CityPublisher(default_catalog(), "440300", producer)
