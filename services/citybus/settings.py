@@ -40,6 +40,11 @@ class Settings(BaseSettings):
                     '{"PENSION.PRECHECK": 20, ...}')
     lag_interval: float = Field(default=5.0, gt=0)
     lag_window: int = Field(default=10, ge=2)
+    stop_timeout: float = Field(default=10.0, gt=0, description=(
+        "seconds a stopping service gives its batch in flight and last commit (the broker may be gone); "
+        "past them they are abandoned and replayed at the next start"))
+    client_stop_timeout: float = Field(default=5.0, gt=0, description=(
+        "seconds each Kafka client (consumer, producer, admin) gets to close at a stop before it is closed by force"))
     web_host: str = "127.0.0.1"
     log_level: str = "WARNING"
 

@@ -11,7 +11,7 @@ where this consumer stopped instead of replaying up to a commit interval of comm
 producer given must take records as large as `bus.deadletter` does (4 MiB: `city_producer`),
 else the dead letter of a record near the broker's 1 MB limit cannot be sent and the loop stops.
 A stop ends in bounded time, also with the broker gone (citybus.kafka.closing): the batch in
-flight and the last commit get `stop_timeout_s`, then they are abandoned (replayed at the next
+flight and the last commit get `stop_timeout_s` (None: CITYBUS_STOP_TIMEOUT), then they are abandoned (replayed at the next
 start: nothing was committed past them).
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 
 from citybus.bus.deadletter import DeadLetterSink, Rejection
 from citybus.bus.intake import Accepted, Intake
-from citybus.kafka.closing import STOP_TIMEOUT_S, finish_within, stop_consumer
+from citybus.kafka.closing import configured_stop_timeout, finish_within, stop_consumer
 from citybus.kafka.commits import COMMIT_INTERVAL_S, PacedCommits
 
 __all__ = ["GuardedConsumer", "Handler", "Send"]
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 class GuardedConsumer:
     def __init__(self, bootstrap: str, topics: Iterable[str], group_id: str, intake: Intake,
                  producer: AIOKafkaProducer, handler: Handler, *, service: str,
-                 commit_interval_s: float = COMMIT_INTERVAL_S, stop_timeout_s: float = STOP_TIMEOUT_S,
+                 commit_interval_s: float = COMMIT_INTERVAL_S, stop_timeout_s: float | None = None,
                  **consumer_options: object) -> None:
         self.topics = list(topics)
         self.intake = intake
@@ -51,7 +51,7 @@ class GuardedConsumer:
             bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False,
             auto_offset_reset="earliest", **consumer_options)
         self.commits = PacedCommits(self.consumer.commit, commit_interval_s)
-        self.stop_timeout_s = stop_timeout_s
+        self.stop_timeout_s = configured_stop_timeout() if stop_timeout_s is None else stop_timeout_s
         self.processed = 0
         self.rejected = 0
         self._deliveries: list[asyncio.Future] = []

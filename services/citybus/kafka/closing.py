@@ -18,16 +18,25 @@ from collections.abc import Coroutine
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-__all__ = ["STOP_TIMEOUT_S", "CLIENT_STOP_TIMEOUT_S", "finish_within", "stop_consumer", "stop_producer"]
+from citybus.settings import settings
+
+__all__ = ["configured_stop_timeout", "finish_within", "stop_admin", "stop_consumer", "stop_producer"]
 
 log = logging.getLogger(__name__)
 
-# the batch in flight and the last commit at a stop; then each client gets CLIENT_STOP_TIMEOUT_S:
-# 20 s at most in all, within the 30 s a service manager waits after SIGTERM by default
-STOP_TIMEOUT_S = 10.0
-CLIENT_STOP_TIMEOUT_S = 5.0
+
+def configured_stop_timeout() -> float:
+    """What the batch in flight and the last commit get at a stop (`CITYBUS_STOP_TIMEOUT`, 10 s);
+    then each client gets `CITYBUS_CLIENT_STOP_TIMEOUT` (5 s): 20 s at most in all by default,
+    within the 30 s a service manager waits after SIGTERM."""
+    return settings().stop_timeout
+
+
+def _client_timeout(timeout_s: float | None) -> float:
+    return settings().client_stop_timeout if timeout_s is None else timeout_s
 
 
 async def finish_within(work: Coroutine[Any, Any, None], stop: asyncio.Event, grace_s: float) -> bool:
@@ -50,10 +59,11 @@ async def finish_within(work: Coroutine[Any, Any, None], stop: asyncio.Event, gr
     return True
 
 
-async def stop_consumer(consumer: AIOKafkaConsumer, timeout_s: float = CLIENT_STOP_TIMEOUT_S) -> None:
-    """`consumer.stop()` (leaves the group) within `timeout_s`; past it, or when aiokafka raised
-    its own CancelledError, the fetches are cancelled and the connections closed."""
-    if await _stopped(consumer.stop(), timeout_s, "consumer"):
+async def stop_consumer(consumer: AIOKafkaConsumer, timeout_s: float | None = None) -> None:
+    """`consumer.stop()` (leaves the group) within `timeout_s` (None: CITYBUS_CLIENT_STOP_TIMEOUT);
+    past it, or when aiokafka raised its own CancelledError, the fetches are cancelled and the
+    connections closed."""
+    if await _stopped(consumer.stop(), _client_timeout(timeout_s), "consumer"):
         return
     fetcher = consumer._fetcher  # noqa: SLF001 - what its interrupted close left running
     if fetcher is not None:
@@ -64,16 +74,23 @@ async def stop_consumer(consumer: AIOKafkaConsumer, timeout_s: float = CLIENT_ST
     await _stopped(consumer._client.close(), 1.0, "consumer connections")  # noqa: SLF001
 
 
-async def stop_producer(producer: AIOKafkaProducer, timeout_s: float = CLIENT_STOP_TIMEOUT_S) -> None:
-    """`producer.stop()` (it waits until every record sent is delivered) within `timeout_s`; past
-    it the producer is closed without them: they belong to batches not committed, replayed."""
-    if await _stopped(producer.stop(), timeout_s, "producer"):
+async def stop_producer(producer: AIOKafkaProducer, timeout_s: float | None = None) -> None:
+    """`producer.stop()` (it waits until every record sent is delivered) within `timeout_s` (None:
+    CITYBUS_CLIENT_STOP_TIMEOUT); past it the producer is closed without them: they belong to
+    batches not committed, replayed."""
+    if await _stopped(producer.stop(), _client_timeout(timeout_s), "producer"):
         return
     sender = producer._sender.sender_task  # noqa: SLF001
     if sender is not None and not sender.done():
         sender.cancel()
         await asyncio.wait({sender}, timeout=1.0)
     await _stopped(producer.client.close(), 1.0, "producer connections")
+
+
+async def stop_admin(admin: AIOKafkaAdminClient, timeout_s: float | None = None) -> None:
+    """`admin.close()` within `timeout_s` (None: CITYBUS_CLIENT_STOP_TIMEOUT); past it the close
+    is abandoned (its connections are the process's own, gone with it)."""
+    await _stopped(admin.close(), _client_timeout(timeout_s), "admin client")
 
 
 async def _stopped(closing: Coroutine[Any, Any, None], timeout_s: float, what: str) -> bool:

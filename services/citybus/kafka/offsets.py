@@ -7,6 +7,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from citybus.kafka.closing import stop_admin, stop_consumer
+
 __all__ = ["group_lag", "wait_caught_up"]
 
 
@@ -26,8 +28,8 @@ async def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
         committed = await admin.list_consumer_group_offsets(group)
         return sum(max(0, ends[tp] - (committed[tp].offset if tp in committed else starts[tp])) for tp in partitions)
     finally:
-        await consumer.stop()
-        await admin.close()
+        await stop_consumer(consumer)
+        await stop_admin(admin)
 
 
 async def wait_caught_up(bootstrap: str, group: str, topics: list[str], timeout: float = 300.0,

@@ -13,6 +13,8 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 from aiokafka.errors import KafkaError
 
+from citybus.kafka.closing import stop_admin
+
 __all__ = ["HopPurger", "PURGE_INTERVAL_S"]
 
 log = logging.getLogger(__name__)
@@ -75,4 +77,4 @@ class HopPurger:
             await asyncio.gather(self._task, return_exceptions=True)
         if self._admin is not None:
             admin, self._admin = self._admin, None
-            await admin.close()
+            await stop_admin(admin)

@@ -11,6 +11,7 @@ from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError, for_c
 
 from citybus.catalog import Catalog, TopicSpec
 from citybus.errors import BrokerError
+from citybus.kafka.closing import stop_admin
 
 __all__ = ["TopicChange", "apply_topics", "describe_topics", "ensure_topics", "ensure_topics_when_reachable"]
 
@@ -50,7 +51,7 @@ async def apply_topics(bootstrap: str, catalog: Catalog, dry_run: bool = False) 
             changes.append(await _reconcile(admin, spec, existing[spec.name], configs[spec.name], brokers, dry_run))
         return changes
     finally:
-        await admin.close()
+        await stop_admin(admin)
 
 
 async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
@@ -67,7 +68,7 @@ async def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
             await _wait_for_leaders(admin, missing)
         return [s.name for s in missing]
     finally:
-        await admin.close()
+        await stop_admin(admin)
 
 
 async def ensure_topics_when_reachable(bootstrap: str, specs: list[TopicSpec], retry_s: float = 5.0) -> list[str]:
@@ -159,4 +160,4 @@ async def describe_topics(bootstrap: str, names: list[str]) -> dict[str, int]:
         names = [n for n in names if n in listed]
         return {t["topic"]: len(t["partitions"]) for t in await admin.describe_topics(names) if t["error_code"] == 0}
     finally:
-        await admin.close()
+        await stop_admin(admin)

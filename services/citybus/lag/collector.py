@@ -26,7 +26,7 @@ from aiokafka.errors import KafkaError
 
 from citybus.domain.lag import LagBook, LagReport, PartitionSample
 from citybus.errors import BrokerError
-from citybus.kafka.closing import stop_consumer
+from citybus.kafka.closing import stop_admin, stop_consumer
 from citybus.lag.commits import CommitWatch, cancel_and_wait
 
 __all__ = ["LagCollector", "group_active"]
@@ -104,8 +104,8 @@ class LagCollector:
             offsets, self._offsets = self._offsets, None
             await stop_consumer(offsets)  # bounded, also with the broker gone
         if self._admin is not None:
-            await self._admin.close()
-            self._admin = None
+            admin, self._admin = self._admin, None
+            await stop_admin(admin)  # bounded, also with the broker gone
 
     async def __aenter__(self) -> LagCollector:
         await self.start()

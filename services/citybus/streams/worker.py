@@ -58,7 +58,7 @@ import logging
 import signal
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeGuard
 
@@ -66,7 +66,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.structs import ConsumerRecord
 
 from citybus.errors import CitybusError
-from citybus.kafka.closing import STOP_TIMEOUT_S, finish_within, stop_consumer, stop_producer
+from citybus.kafka.closing import configured_stop_timeout, finish_within, stop_consumer, stop_producer
 from citybus.kafka.commits import COMMIT_INTERVAL_S, PacedCommits
 from citybus.kafka.outbox import Outbox
 from citybus.kafka.purge import PURGE_INTERVAL_S, HopPurger
@@ -114,8 +114,8 @@ class WorkerConfig:
     # input offsets are committed at most this often (a crash replays at most this much more)
     commit_interval_ms: int = round(COMMIT_INTERVAL_S * 1000)
     # at a stop, the batch in flight and the last commit get this long (the broker may be gone):
-    # past it they are abandoned, and replayed at the next start
-    stop_timeout_s: float = STOP_TIMEOUT_S
+    # past it they are abandoned, and replayed at the next start (default: CITYBUS_STOP_TIMEOUT)
+    stop_timeout_s: float = field(default_factory=configured_stop_timeout)
     # output topics keyed like the state (a record in the partition of the state that made it) whose
     # records are also the processor's memory: a crash after the outputs, before the changelog, leaves
     # them ahead of the state. Each store notes where its batches' records on them end; at an

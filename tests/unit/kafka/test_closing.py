@@ -1,12 +1,18 @@
 """A stop in bounded time: the work in flight ends by itself or is cancelled once its grace after
-the stop is over, and its own error still comes out."""
+the stop is over, and its own error still comes out; the limits come from the environment and
+every Kafka client, the admin client too, is closed within its own."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
 import pytest
 
-from citybus.kafka.closing import finish_within
+from citybus.errors import ConfigurationError
+from citybus.kafka.closing import configured_stop_timeout, finish_within, stop_admin, stop_consumer, stop_producer
+from citybus.lag.collector import LagCollector
+from citybus.settings import settings
+from citybus.streams.worker import WorkerConfig
 
 
 async def test_work_that_ends_at_the_stop_is_finished_with_its_last_step() -> None:
@@ -43,3 +49,70 @@ async def test_work_that_fails_raises_its_error() -> None:
 
     with pytest.raises(ValueError, match="a batch failed"):
         await finish_within(failing(), asyncio.Event(), grace_s=5.0)
+
+
+# the limits come from the environment: CITYBUS_STOP_TIMEOUT, CITYBUS_CLIENT_STOP_TIMEOUT
+
+@pytest.fixture
+def stop_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    for name in ("CITYBUS_STOP_TIMEOUT", "CITYBUS_CLIENT_STOP_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    settings.cache_clear()
+    yield monkeypatch
+    settings.cache_clear()
+
+
+class Hanging:
+    """A Kafka client whose close never ends (a broker that is gone); counts the attempts."""
+
+    def __init__(self) -> None:
+        self.closing = 0
+        self._fetcher = None  # a consumer's, as stop_consumer cleans up after it
+        self._client = self
+        self.client = self  # a producer's
+        self._sender = type("Sender", (), {"sender_task": None})()
+
+    async def _hang(self) -> None:
+        self.closing += 1
+        await asyncio.Event().wait()
+
+    stop = close = _hang
+
+
+def test_the_defaults_are_10_and_5_seconds(stop_env: pytest.MonkeyPatch) -> None:
+    assert configured_stop_timeout() == 10.0
+    assert settings().client_stop_timeout == 5.0
+
+
+def test_the_environment_sets_the_batch_limit_of_workers(stop_env: pytest.MonkeyPatch, tmp_path) -> None:
+    stop_env.setenv("CITYBUS_STOP_TIMEOUT", "2.5")
+    assert WorkerConfig("g", ["t"], "c", tmp_path, "http://x").stop_timeout_s == 2.5
+    assert WorkerConfig("g", ["t"], "c", tmp_path, "http://x", stop_timeout_s=1.0).stop_timeout_s == 1.0
+
+
+@pytest.mark.parametrize("name", ["CITYBUS_STOP_TIMEOUT", "CITYBUS_CLIENT_STOP_TIMEOUT"])
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_a_bad_limit_is_refused_by_its_name(stop_env: pytest.MonkeyPatch, name: str, value: str) -> None:
+    stop_env.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=name):
+        settings()
+
+
+async def test_each_client_gets_the_configured_time_to_close(stop_env: pytest.MonkeyPatch) -> None:
+    # the default 5 s would outlast the 4 s given here: the environment's 0.05 s is what applies
+    stop_env.setenv("CITYBUS_CLIENT_STOP_TIMEOUT", "0.05")
+    consumer, producer, admin = Hanging(), Hanging(), Hanging()
+    await asyncio.wait_for(stop_consumer(consumer), 4.0)  # type: ignore[arg-type]
+    await asyncio.wait_for(stop_producer(producer), 4.0)  # type: ignore[arg-type]
+    await asyncio.wait_for(stop_admin(admin), 4.0)  # type: ignore[arg-type]
+    # the consumer and producer then get their connections closed (also bounded), the admin not
+    assert (consumer.closing, producer.closing, admin.closing) == (2, 2, 1)
+
+
+async def test_the_lag_monitor_stops_although_its_admin_client_cannot_close(stop_env: pytest.MonkeyPatch) -> None:
+    stop_env.setenv("CITYBUS_CLIENT_STOP_TIMEOUT", "0.05")
+    collector = LagCollector("127.0.0.1:1", watch_commits=False)
+    admin = Hanging()
+    collector._admin = admin  # type: ignore[assignment]  # started, its broker gone since
+    await asyncio.wait_for(collector.stop(), 4.0)
+    assert admin.closing == 1 and collector._admin is None
