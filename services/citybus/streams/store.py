@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import cast
 
-from rocksdict import Options, Rdict, WriteBatch
+from rocksdict import BlockBasedOptions, Options, Rdict, WriteBatch
 
 from citybus.errors import ConfigurationError
 
@@ -39,6 +39,13 @@ class PartitionStore:
         path.mkdir(parents=True, exist_ok=True)
         options = Options(raw_mode=True)
         options.create_if_missing(True)
+        # A bloom filter per file (10 bits a key, ~1% false positives): most reads are of keys that
+        # are not there (a person's first events, the retirement book of nearly everyone). Measured
+        # on 10,000 ledgers in a flushed store: a missing key 0.64 -> 0.22 us, a present one 0.85 ->
+        # 0.87 us. Files written before it have no filter and are read as before.
+        table = BlockBasedOptions()
+        table.set_bloom_filter(10, False)
+        options.set_block_based_table_factory(table)
         self.path = path
         self._db = Rdict(str(path), options=options)
 

@@ -27,6 +27,16 @@ def test_values_and_positions_are_written_together_and_survive_reopening(tmp_pat
     again.close()
 
 
+def test_a_store_keeps_a_bloom_filter_in_its_files_for_the_keys_it_does_not_have(tmp_path):
+    store = PartitionStore(tmp_path / "p0")
+    store.write({b"L:R1": b"ledger"})
+    store.close()
+    # RocksDB writes the options it opened the store with next to the data
+    (options,) = (tmp_path / "p0").glob("OPTIONS-*")
+    filters = [line.strip() for line in options.read_text().splitlines() if line.strip().startswith("filter_policy=")]
+    assert filters and all("bloomfilter" in line for line in filters), filters
+
+
 def test_stores_open_close_and_wipe(tmp_path):
     stores = Stores(tmp_path)
     stores.open(3).write({b"k": b"v"}, {"t": 5})
