@@ -11,8 +11,8 @@ where this consumer stopped instead of replaying up to a commit interval of comm
 producer given must take records as large as `bus.deadletter` does (4 MiB: `city_producer`),
 else the dead letter of a record near the broker's 1 MB limit cannot be sent and the loop stops.
 A stop ends in bounded time, also with the broker gone (citybus.kafka.closing): the batch in
-flight and the last commit get `stop_timeout_s` (None: CITYBUS_STOP_TIMEOUT), then they are abandoned (replayed at the next
-start: nothing was committed past them).
+flight and the last commit get `stop_timeout_s` (None: CITYBUS_STOP_TIMEOUT), then they are
+abandoned (replayed at the next start: nothing was committed past them).
 """
 from __future__ import annotations
 
