@@ -22,6 +22,9 @@ partition too (always, with one worker) the claim is made in the same batch; oth
 request goes to CLAIMS, the id's owner claims it and files it to CLAIMED once the claim is
 kept (`Batch.send_after`), and the subject's owner starts the saga from there. A request
 whose id is claimed for another subject goes to the dead letters as `MIGRATION_ID_TAKEN`.
+A reply about a migration that the subject of its key does not have (keyed by another subject,
+never requested, or forgotten) goes there as `UNKNOWN_MIGRATION`; a late or repeated reply to a
+migration the subject has is decided by its saga (and changes nothing).
 
 Deadlines live in the saga values; `DeadlineIndex` (in memory, rebuilt from the stores whenever
 the partitions that tick change) tells `tick` which subjects are due, and `tick` feeds their
@@ -62,11 +65,13 @@ from citybus.streams.origin import ORIGIN_HEADER, origin_of
 from citybus.streams.store import Stores
 from citybus.streams.batch import Batch, Send, partition_of
 
-__all__ = ["Orchestrator", "SAGAS", "INDEX", "MIGRATION_ID_TAKEN", "FORGOTTEN", "Forgotten", "now_ms",
+__all__ = ["Orchestrator", "SAGAS", "INDEX", "MIGRATION_ID_TAKEN", "UNKNOWN_MIGRATION", "FORGOTTEN", "Forgotten", "now_ms",
            "reply_subject"]
 
 SAGAS, INDEX = b"G", b"I"
 MIGRATION_ID_TAKEN = "MIGRATION_ID_TAKEN"  # added by this service: the id is another subject's migration
+# added by this service: a reply about a migration that the subject of its key does not have
+UNKNOWN_MIGRATION = "UNKNOWN_MIGRATION"
 PENDING_MS = 30_000  # how long a POSTed id counts as known without its claim in the store
 _CACHE = 50_000  # subjects kept decoded
 
@@ -99,6 +104,14 @@ def reply_subject(key: bytes | None) -> str:
         raise ValidationError("key", "must be a subject_id (GB 11643 resident_id or GB 32100 enterprise id)",
                               subject_id)
     return subject_id
+
+
+def _unmatched(migration_id: str, subject: SubjectSagas) -> str:
+    why = "keyed by another subject, never requested" + (
+        f", or forgotten with the {subject.forgotten} oldest finished migrations of the subject" if subject.forgotten
+        else "")
+    return (f"migration_id: {migration_id} is no migration of the key's subject {subject.subject_id} ({why}); "
+            "a reply is keyed by the subject_id of its command")
 
 
 def _is_subject_id(value: str) -> bool:
@@ -262,6 +275,12 @@ class Orchestrator:
         if value.replied_at > self._now:
             value = replace(value, replied_at=self._now)
         subject = self._load(record.key, subject_id, record.partition, stores)
+        if value.migration_id not in subject.sagas:
+            # keyed by another subject (a city's mistake), or an id never requested, or forgotten
+            # past SUBJECT_BUDGET: no saga can take it. Its step, if any, is asked again at its
+            # deadline, so nothing waits on it; the reply goes where someone can see it
+            await self._reject(sink, record, UNKNOWN_MIGRATION, _unmatched(value.migration_id, subject))
+            return None
         return subject.on_reply(value, self.policy)
 
     async def _request(self, request: MigrationRequested, record: ConsumerRecord, origin: ConsumerRecord,

@@ -3,15 +3,18 @@ dead-lettered with its reason and the next record is still decided; a request th
 rule ends REJECTED naming the rule (migration.md), while one it cannot decode is dead-lettered."""
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from aiokafka.structs import ConsumerRecord
-from orchestrator_rig import PERSON, Rig, consumed, request_record, sagas_of
+from orchestrator_rig import OTHER, PERSON, Rig, consumed, request_record, sagas_of
 
 from citybus.codec import encode
 from citybus.codec.mapping.household import household_moved_record
+from citybus.migration.orchestrator import SAGAS
+from citybus.migration.subjects import SubjectSagas
 from citybus.migration.wire import CLAIMED_TOPIC, CLAIMS_TOPIC
 from citybus.streams.batch import partition_of
 from citybus.streams.origin import ORIGIN_HEADER
@@ -89,6 +92,10 @@ BAD_REPLIES = [
     (REPLIES, KEY, encode(REPLY, reply(reason="拒" * 334)), "INVALID_FIELD", "reason: must be at most 1000 bytes"),
     (REPLIES, KEY, encode(REPLY, reply(package={"doc": "x" * 65_534})), "INVALID_FIELD",
      "package: must be at most 65536 bytes"),
+    # a valid reply no saga of its key's subject can take: m-1 is PERSON's, keyed by OTHER; an id never requested
+    (REPLIES, OTHER.encode(), GOOD_REPLY, "UNKNOWN_MIGRATION", f"m-1 is no migration of the key's subject {OTHER}"),
+    (REPLIES, KEY, encode(REPLY, reply(migration_id="m-404", command_id="m-404/PENSION/PRECHECK")),
+     "UNKNOWN_MIGRATION", "m-404 is no migration of the key's subject"),
 ]
 
 
@@ -103,6 +110,34 @@ async def test_a_bad_reply_is_dead_lettered_and_the_next_reply_is_decided(
         assert [(c["step"], c["migration_id"]) for c in rig.decoded("city.440300.commands")] == [
             ("TRANSFER_OUT", "m-1")]  # the good reply's PRECHECK DONE, decided
         assert sagas_of(rig, PERSON)["m-1"].scopes[0].steps[0].status == "DONE"
+    finally:
+        rig.stores.close_all()
+
+
+async def test_a_repeated_or_late_reply_to_a_migration_the_subject_has_is_no_dead_letter(tmp_path: Path) -> None:
+    """migration.md: a city may reply twice, and a late reply changes no decision. Neither is bad
+    input: only a reply no saga of its subject can take is dead-lettered."""
+    rig = await _started(tmp_path)
+    try:
+        for offset in (8, 9, 10):  # the reply, its duplicate, and the same again after TRANSFER_OUT was sent
+            await rig.process(consumed(REPLIES, HOME, offset, KEY, GOOD_REPLY))
+        assert rig.to("bus.deadletter") == []
+        assert [c["step"] for c in rig.decoded("city.440300.commands")] == ["TRANSFER_OUT"]
+    finally:
+        rig.stores.close_all()
+
+
+async def test_a_reply_to_a_forgotten_migration_is_dead_lettered_saying_so(tmp_path: Path) -> None:
+    rig = await _started(tmp_path)
+    try:
+        assert "m-1" in sagas_of(rig, PERSON)
+        # what SubjectSagas.fitted leaves once m-1 (finished, say) and two older ones were forgotten
+        stored = SubjectSagas.from_bytes(rig.stores[HOME].get(SAGAS + KEY))
+        rig.stores[HOME].write({SAGAS + KEY: replace(stored, sagas={}, forgotten=3).to_bytes()}, None)
+        rig.orchestrator.forget()  # as after a restart: read from the store
+        bad = consumed(REPLIES, HOME, 8, KEY, GOOD_REPLY)
+        await rig.process(bad)
+        _dead_letter(rig, bad, "UNKNOWN_MIGRATION", "forgotten with the 3 oldest finished migrations")
     finally:
         rig.stores.close_all()
 
