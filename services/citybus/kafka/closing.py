@@ -7,9 +7,9 @@ aiokafka 0.14). With the broker down, a SIGTERMed service then hung for good, or
 traceback and unclosed clients. Here every step of a stop has a time limit: the batch in flight
 and the last commit (`finish_within`), then the consumer, the producer and admin clients
 (`stop_consumer`, `stop_producer`, `stop_admin`), closed by force past their limit. The limits
-are settings: CITYBUS_STOP_TIMEOUT and CITYBUS_CLIENT_STOP_TIMEOUT. Nothing is lost by it: what was not
-committed is replayed at the next start, which every consumer here is built for (outputs are
-awaited before their offsets are committed, and handled idempotently downstream).
+are settings: CITYBUS_STOP_TIMEOUT and CITYBUS_CLIENT_STOP_TIMEOUT. Nothing is lost by it: what
+was not committed is replayed at the next start, which every consumer here is built for (outputs
+are awaited before their offsets are committed, and handled idempotently downstream).
 """
 from __future__ import annotations
 

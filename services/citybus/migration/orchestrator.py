@@ -65,8 +65,8 @@ from citybus.streams.origin import ORIGIN_HEADER, origin_of
 from citybus.streams.store import Stores
 from citybus.streams.batch import Batch, Send, partition_of
 
-__all__ = ["Orchestrator", "SAGAS", "INDEX", "MIGRATION_ID_TAKEN", "UNKNOWN_MIGRATION", "FORGOTTEN", "Forgotten", "now_ms",
-           "reply_subject"]
+__all__ = ["Orchestrator", "SAGAS", "INDEX", "MIGRATION_ID_TAKEN", "UNKNOWN_MIGRATION", "FORGOTTEN", "Forgotten",
+           "now_ms", "reply_subject"]
 
 SAGAS, INDEX = b"G", b"I"
 MIGRATION_ID_TAKEN = "MIGRATION_ID_TAKEN"  # added by this service: the id is another subject's migration
