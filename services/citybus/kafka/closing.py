@@ -31,8 +31,10 @@ log = logging.getLogger(__name__)
 
 def configured_stop_timeout() -> float:
     """What the batch in flight and the last commit get at a stop (`CITYBUS_STOP_TIMEOUT`, 10 s);
-    then each client gets `CITYBUS_CLIENT_STOP_TIMEOUT` (5 s): 20 s at most in all by default,
-    within the 30 s a service manager waits after SIGTERM."""
+    then each client gets `CITYBUS_CLIENT_STOP_TIMEOUT` (5 s) and 1 s more to drop its connections
+    when forced: about 22 s at most in all by default (a stream worker closes its consumer and its
+    admin client side by side, then its producer), within the 30 s a service manager waits after
+    SIGTERM."""
     return settings().stop_timeout
 
 

@@ -116,3 +116,32 @@ async def test_the_lag_monitor_stops_although_its_admin_client_cannot_close(stop
     collector._admin = admin  # type: ignore[assignment]  # started, its broker gone since
     await asyncio.wait_for(collector.stop(), 4.0)
     assert admin.closing == 1 and collector._admin is None
+
+
+async def test_a_worker_closes_its_consumer_and_its_purgers_admin_client_side_by_side(
+        stop_env: pytest.MonkeyPatch, tmp_path) -> None:
+    """The consumer's stop here ends only once the admin client's close has begun: side by side it
+    ends by itself; one after the other it would be forced at its limit (and closed twice)."""
+    from citybus.streams.worker import StateWorker
+
+    stop_env.setenv("CITYBUS_CLIENT_STOP_TIMEOUT", "0.3")
+    admin, consumer, producer = Hanging(), Hanging(), Hanging()
+    admin_closing = asyncio.Event()
+
+    async def admin_close() -> None:
+        admin_closing.set()
+        await admin._hang()
+
+    async def consumer_stop() -> None:
+        consumer.closing += 1
+        await admin_closing.wait()
+
+    admin.close = admin_close  # type: ignore[method-assign]
+    consumer.stop = consumer_stop  # type: ignore[method-assign]
+    worker = StateWorker("127.0.0.1:9", WorkerConfig("g", [], "c", tmp_path / "worker", "http://127.0.0.1:1",
+                                                     purged=frozenset({"hops"})), object())
+    worker.consumer, worker.producer = consumer, producer  # type: ignore[assignment]  # started, broker gone
+    worker.purger._admin = admin  # type: ignore[assignment]
+    await asyncio.wait_for(worker.close(), 4.0)
+    assert (consumer.closing, admin.closing, producer.closing) == (1, 1, 2)  # the producer forced, as before
+    assert worker.consumer is None and worker.producer is None and worker.purger._admin is None
