@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from typing import TypeVar
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from operator import mul
 
 from citybus.errors import ValidationError
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 __all__ = [
     "utf8_size",
@@ -56,6 +60,14 @@ def _remember(valid: set[str], value: str) -> None:
     if len(valid) >= _VALID_LIMIT:
         valid.clear()
     valid.add(value)
+
+
+def _remember_as(memory: dict[K, V], key: K, value: V) -> V:
+    """`value`, kept under `key` in a memory that starts over past _VALID_LIMIT entries."""
+    if len(memory) >= _VALID_LIMIT:
+        memory.clear()
+    memory[key] = value
+    return value
 
 
 def validate_resident_id(value: object, field: str = "resident_id") -> str:
@@ -124,11 +136,8 @@ def month_index(month: str) -> int:
         return _MONTH_INDEX[month]
     except KeyError:
         index = int(month[:4]) * 12 + int(month[5:7]) - 1
-        if type(month) is str:  # not a subclass, whose equality could differ
-            if len(_MONTH_INDEX) >= _VALID_LIMIT:
-                _MONTH_INDEX.clear()
-            _MONTH_INDEX[month] = index
-        return index
+        # not a subclass, whose equality could differ
+        return _remember_as(_MONTH_INDEX, month, index) if type(month) is str else index
 
 
 def month_from_index(index: int) -> str:
@@ -136,11 +145,7 @@ def month_from_index(index: int) -> str:
         return _INDEX_MONTH[index]
     except KeyError:
         month = f"{index // 12:04d}-{index % 12 + 1:02d}"
-        if type(index) is int:
-            if len(_INDEX_MONTH) >= _VALID_LIMIT:
-                _INDEX_MONTH.clear()
-            _INDEX_MONTH[index] = month
-        return month
+        return _remember_as(_INDEX_MONTH, index, month) if type(index) is int else month
 
 
 def to_money(value: object, field: str = "amount", minimum: Decimal | None = Decimal(0)) -> Decimal:

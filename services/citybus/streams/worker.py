@@ -338,9 +338,11 @@ class StateWorker:
         # the consumer (it leaves the group) and the purger's admin client side by side, then the
         # producer: each within its own limit, so a stop without a broker takes at most the
         # batch's limit and two clients' (about 22 s by default)
-        consumer, self.consumer = self.consumer, None
-        await asyncio.gather(stop_consumer(consumer) if consumer is not None else asyncio.sleep(0),
-                             self.purger.close())
+        closing = [self.purger.close()]
+        if self.consumer is not None:
+            consumer, self.consumer = self.consumer, None
+            closing.append(stop_consumer(consumer))
+        await asyncio.gather(*closing)
         if self.producer is not None:
             producer, self.producer = self.producer, None
             await stop_producer(producer)
