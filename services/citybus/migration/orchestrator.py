@@ -47,6 +47,7 @@ from typing import Any
 from aiokafka.structs import ConsumerRecord
 
 from citybus.bus import DeadLetterSink, Intake, Rejection
+from citybus.domain.frozen import evolve
 from citybus.domain.ids import validate_enterprise_id, validate_resident_id
 from citybus.domain.migration import (
     HOUSEHOLD_MOVE_REQUESTER,
@@ -212,7 +213,7 @@ class Orchestrator:
         if not statuses:
             return outcome.subject
         self._announced[key] = partition
-        return replace(outcome.subject, unannounced=tuple(sorted({*outcome.subject.unannounced, *statuses})))
+        return evolve(outcome.subject, unannounced=tuple(sorted({*outcome.subject.unannounced, *statuses})))
 
     def _clear_announced(self, ready: frozenset[int], stores: Stores, batch: Batch) -> None:
         """Unmark the statuses the previous ticks sent (on the broker: their batch has settled)."""
@@ -222,7 +223,7 @@ class Orchestrator:
                 continue  # its new owner announces them again
             subject = self._load(key, key.decode(), partition, stores)
             if subject.unannounced:
-                self._keep(key, partition, replace(subject, unannounced=()), batch)
+                self._keep(key, partition, evolve(subject, unannounced=()), batch)
 
     def _keep(self, key: bytes, partition: int, subject: SubjectSagas, batch: Batch) -> SubjectSagas:
         """A subject's new value, to the store and changelog with the batch (its oldest finished

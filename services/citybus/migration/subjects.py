@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
+from citybus.domain.frozen import evolve
 from citybus.domain.migration import (
     Command,
     MigrationRequested,
@@ -92,7 +93,7 @@ class SubjectSagas:
 
     def _with(self, state: SagaState, held: dict[str, str], commands: Iterable[Command]) -> Outcome:
         sagas = {**self.sagas, state.migration_id: state}
-        return Outcome(replace(self, held=held, sagas=sagas), list(commands), [state])
+        return Outcome(evolve(self, held=held, sagas=sagas), list(commands), [state])
 
     def fitted(self, budget: int = SUBJECT_BUDGET) -> tuple[SubjectSagas, bytes]:
         """This subject and its value; past `budget` bytes, without its oldest finished migrations
@@ -108,7 +109,7 @@ class SubjectSagas:
                 break
             forget.add(saga.migration_id)
             excess -= len(json.dumps({saga.migration_id: saga.to_dict()}, separators=(",", ":"))) - 1
-        kept = replace(self, sagas={m: s for m, s in self.sagas.items() if m not in forget},
+        kept = evolve(self, sagas={m: s for m, s in self.sagas.items() if m not in forget},
                        unannounced=tuple(m for m in self.unannounced if m not in forget),
                        forgotten=self.forgotten + len(forget))
         return kept, kept.to_bytes()
@@ -134,4 +135,4 @@ class SubjectSagas:
     @classmethod
     def load(cls, raw: bytes | None, subject_id: str, partition: int) -> SubjectSagas:
         subject = cls.from_bytes(raw) if raw else cls(subject_id)
-        return replace(subject, partition=partition)
+        return evolve(subject, partition=partition)

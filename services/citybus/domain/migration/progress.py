@@ -1,8 +1,7 @@
 """One scope's way through its steps: in order, retried on deadlines, compensated on failure."""
 from __future__ import annotations
 
-from dataclasses import replace
-
+from citybus.domain.frozen import evolve
 from citybus.domain.migration.messages import ReplyReceived, SendCommand
 from citybus.domain.migration.plan import COMPENSATION, city_of, plan_of
 from citybus.domain.migration.policy import SagaPolicy
@@ -24,7 +23,7 @@ def new_scope(saga: SagaState, scope: Scope, status: ScopeStatus = ScopeStatus.P
 
 
 def start_scope(saga: SagaState, scope: ScopeState, policy: SagaPolicy, now: int) -> Progress:
-    return _send(saga, replace(scope, status=ScopeStatus.IN_PROGRESS), scope.steps[0], policy, now)
+    return _send(saga, evolve(scope, status=ScopeStatus.IN_PROGRESS), scope.steps[0], policy, now)
 
 
 def _send(saga: SagaState, scope: ScopeState, step: StepState, policy: SagaPolicy, now: int) -> Progress:
@@ -36,7 +35,7 @@ def _send(saga: SagaState, scope: ScopeState, step: StepState, policy: SagaPolic
         step.command_id, saga.migration_id, scope.scope, step.step, saga.subject_type, saga.subject_id,
         saga.from_city, saga.to_city, attempt, deadline, package, step.city,
     )
-    sent = replace(step, status=StepStatus.SENT, attempts=attempt, deadline=deadline)
+    sent = evolve(step, status=StepStatus.SENT, attempts=attempt, deadline=deadline)
     return scope.with_step(sent), [command]
 
 
@@ -62,7 +61,7 @@ def _decide_failure(saga: SagaState, scope: ScopeState, step: StepState, policy:
     reason = f"{step.step} {step.status}" + (f": {step.reason}" if step.reason else "")
     if step.step == Step.PRECHECK:  # nothing moved
         status = ScopeStatus.REJECTED if step.status == StepStatus.REJECTED else ScopeStatus.FAILED
-        return replace(scope, status=status, reason=reason), []
+        return evolve(scope, status=status, reason=reason), []
     # A transfer that did not end DONE may still have been applied (a lost reply, a late DONE):
     # undo it, and the TRANSFER_OUT before it, with reverts that are no-ops if nothing was applied.
     reverts = tuple(
@@ -71,7 +70,7 @@ def _decide_failure(saga: SagaState, scope: ScopeState, step: StepState, policy:
         )
         for revert, party in COMPENSATION[step.step]
     )
-    scope = replace(scope, status=ScopeStatus.REVERTING, reason=reason, steps=scope.steps + reverts)
+    scope = evolve(scope, status=ScopeStatus.REVERTING, reason=reason, steps=scope.steps + reverts)
     progress = _send_next(saga, scope, policy, now, reverts=True)
     assert progress is not None
     return progress
@@ -89,13 +88,13 @@ def scope_on_reply(saga: SagaState, scope: ScopeState, reply: ReplyReceived, pol
         # is compensated by the revert already sent after it on the same ordered partition.
         return scope, []
     if outcome is not Outcome.DONE:
-        decided = replace(step, status=StepStatus(outcome.value), deadline=None, reason=reply.reason)
+        decided = evolve(step, status=StepStatus(outcome.value), deadline=None, reason=reply.reason)
         return _decide_failure(saga, scope.with_step(decided), decided, policy, now)
-    scope = scope.with_step(replace(step, status=StepStatus.DONE, deadline=None, reason=reply.reason))
+    scope = scope.with_step(evolve(step, status=StepStatus.DONE, deadline=None, reason=reply.reason))
     if step.step == Step.TRANSFER_OUT:
-        scope = replace(scope, package=dict(reply.package))
+        scope = evolve(scope, package=dict(reply.package))
     progress = _send_next(saga, scope, policy, now, reverts=False)
-    return progress if progress is not None else (replace(scope, status=ScopeStatus.COMPLETED), [])
+    return progress if progress is not None else (evolve(scope, status=ScopeStatus.COMPLETED), [])
 
 
 def _on_revert_reply(
@@ -106,14 +105,14 @@ def _on_revert_reply(
         return scope, []
     if outcome is not Outcome.DONE:
         # Out of contract (a revert always answers DONE): keep the deadline so it is retried, and flag it.
-        scope = scope.with_step(replace(step, status=StepStatus.FAILED, reason=reply.reason))
-        return replace(scope, status=_compensation_status(scope, policy)), []
-    scope = scope.with_step(replace(step, status=StepStatus.DONE, deadline=None, reason=reply.reason))
+        scope = scope.with_step(evolve(step, status=StepStatus.FAILED, reason=reply.reason))
+        return evolve(scope, status=_compensation_status(scope, policy)), []
+    scope = scope.with_step(evolve(step, status=StepStatus.DONE, deadline=None, reason=reply.reason))
     progress = _send_next(saga, scope, policy, now, reverts=True)
     if progress is None:
-        return replace(scope, status=ScopeStatus.REVERTED), []
+        return evolve(scope, status=ScopeStatus.REVERTED), []
     scope, commands = progress
-    return replace(scope, status=_compensation_status(scope, policy)), commands
+    return evolve(scope, status=_compensation_status(scope, policy)), commands
 
 
 def scope_on_deadline(
@@ -124,8 +123,8 @@ def scope_on_deadline(
         return scope, []
     if step.step in REVERT_STEPS:  # retried past max_attempts, until DONE
         scope, commands = _send(saga, scope, step, policy, now)
-        return replace(scope, status=_compensation_status(scope, policy)), commands
+        return evolve(scope, status=_compensation_status(scope, policy)), commands
     if step.attempts < policy.max_attempts:
         return _send(saga, scope, step, policy, now)
-    timed_out = replace(step, status=StepStatus.TIMED_OUT, deadline=None)
+    timed_out = evolve(step, status=StepStatus.TIMED_OUT, deadline=None)
     return _decide_failure(saga, scope.with_step(timed_out), timed_out, policy, now)

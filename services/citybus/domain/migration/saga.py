@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 
+from citybus.domain.frozen import evolve
 from citybus.domain.migration.messages import (
     Command,
     DeadlineExpired,
@@ -43,9 +43,9 @@ def transition(
         return state, []
     assert state is None or state.migration_id == new.migration_id
     if new.status != MigrationStatus.REJECTED:
-        new = replace(new, status=roll_up(new.scopes))
+        new = evolve(new, status=roll_up(new.scopes))
     if state is not None:
-        new = replace(new, updated_at=max(state.updated_at, _moment(event)))
+        new = evolve(new, updated_at=max(state.updated_at, _moment(event)))
     commands: list[Command] = list(sends)
     if state is None or _shows_a_change(state, new):
         commands.append(status_of(new))
@@ -72,7 +72,7 @@ def refused_saga(request: MigrationRequested, reason: str, scopes: Iterable[Scop
         request.from_city, request.to_city, request.requested_at, request.requested_by,
         MigrationStatus.REJECTED, reason, (), request.requested_at,
     )
-    return replace(saga, scopes=tuple(new_scope(saga, scope, ScopeStatus.REJECTED) for scope in scopes))
+    return evolve(saga, scopes=tuple(new_scope(saga, scope, ScopeStatus.REJECTED) for scope in scopes))
 
 
 def _subject_type(value: str) -> str:
@@ -101,7 +101,7 @@ def _on_request(state: SagaState | None, event: MigrationRequested, policy: Saga
         scope, commands = start_scope(saga, new_scope(saga, name), policy, event.requested_at)
         scopes.append(scope)
         sends.extend(commands)
-    return replace(saga, scopes=tuple(scopes)), sends
+    return evolve(saga, scopes=tuple(scopes)), sends
 
 
 def _on_reply(state: SagaState | None, event: ReplyReceived, policy: SagaPolicy) -> Handled:

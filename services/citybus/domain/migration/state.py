@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
+from citybus.domain.frozen import evolve
 from citybus.domain.migration.messages import DeadlineExpired
 from citybus.domain.migration.vocabulary import (
     FINAL_SCOPE_STATUSES,
@@ -80,7 +81,7 @@ class ScopeState:
         return next((s for s in self.steps if s.command_id == command_id), None)
 
     def with_step(self, new: StepState) -> ScopeState:
-        return replace(self, steps=tuple(new if s.command_id == new.command_id else s for s in self.steps))
+        return evolve(self, steps=tuple(new if s.command_id == new.command_id else s for s in self.steps))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,7 +119,7 @@ class SagaState:
         return next(s for s in self.scopes if s.scope == scope)
 
     def with_scope(self, new: ScopeState) -> SagaState:
-        return replace(self, scopes=tuple(new if s.scope == new.scope else s for s in self.scopes))
+        return evolve(self, scopes=tuple(new if s.scope == new.scope else s for s in self.scopes))
 
     def pending_deadlines(self) -> list[tuple[int, str]]:
         """Every `(at_ms, command_id)` still awaited, earliest first."""
