@@ -19,7 +19,7 @@ import aiohttp
 from citybus.bench.broker import create_topics, read_all, wait_group_done
 from citybus.bench.context import BenchContext
 from citybus.bench.history import CONTRIBUTION, resident_of
-from citybus.bench.procs import PeakRss, tree_rss_mb
+from citybus.bench.procs import PeakRss, tree_cpu_s, tree_rss_mb
 from citybus.bench.verify import VERIFIER, expected_schemes, sample_indexes
 from citybus.codec import decode, default_codec
 from citybus.codec.mapping import CONTRIBUTION_FIELDS, build_contribution
@@ -49,8 +49,9 @@ async def _baseline(ctx: BenchContext) -> dict[str, Any]:
         if direct(message.value) is None:
             decode(message.value, CONTRIBUTION)
 
+    cpu = time.process_time()
     seen, seconds = await read_all(ctx.bootstrap, ctx.contribution_topics, handle)
-    return {"events": seen, "seconds": seconds}
+    return {"events": seen, "seconds": seconds, "cpu_s": time.process_time() - cpu}
 
 
 def start_worker(ctx: BenchContext, name: str = "aggregation"):  # noqa: ANN201
@@ -81,8 +82,9 @@ async def _timed_until_caught_up(ctx: BenchContext, service, group: str) -> dict
             raise RuntimeError(f"{service.name} exited before catching up:\n{service.tail()}")
         waiter.result()  # a failed wait raises here
         seconds = time.perf_counter() - started
+        cpu_s = tree_cpu_s(service.proc.pid)
         await probe
-    return {"seconds": seconds, "ready_s": ready_at.get("s"), "ready_rss_mb": ready_at.get("rss_mb"),
+    return {"seconds": seconds, "cpu_s": cpu_s, "ready_s": ready_at.get("s"), "ready_rss_mb": ready_at.get("rss_mb"),
             "peak_rss_mb": rss.peak_mb}
 
 
@@ -181,12 +183,15 @@ async def run_aggregate(ctx: BenchContext) -> None:
         "events": events, "persons": conf.persons,
         "aggregate_baseline_events_per_s": round(base["events"] / base["seconds"]),
         "baseline_seconds": round(base["seconds"], 2),
+        "aggregate_baseline_cpu_us_per_event": _us_per_event(base["cpu_s"], events),
         "verifier": VERIFIER,
         "how": "all events on the six contribution topics first; each reader then started cold and timed from "
                "its launch (process start, so start-up is included) until its consumer group's committed "
                "offsets reach the log end (lag 0, polled every 0.25 s); baseline: a group-less aiokafka "
                "consumer in the bench process that only decodes every value, as the service does (straight "
-               "into the domain record, citybus.bus.validators.DIRECT)",
+               "into the domain record, citybus.bus.validators.DIRECT); CPU per event: user and system CPU "
+               "seconds of the reader's process tree from its launch to lag 0 (the baseline's: the bench "
+               "process's own while it reads), over the events",
     }
     if service_available("aggregation"):
         service = await _service(ctx)
@@ -194,6 +199,9 @@ async def run_aggregate(ctx: BenchContext) -> None:
         result.update({
             "aggregate_events_per_s": round(rate),
             "ratio_to_baseline": round(rate / result["aggregate_baseline_events_per_s"], 3),
+            # CPU time moves less than wall time with what else the 2 cores run
+            "aggregate_cpu_us_per_event": _us_per_event(service["cpu_s"], events),
+            "cpu_ratio_to_baseline": round(base["cpu_s"] / service["cpu_s"], 3),
             "service": _rounded(service),
             "aggregate_rss_mb_per_100k_persons": round(service["peak_rss_mb"] * 100_000 / conf.persons, 1),
             "rss_baseline_mb_at_ready": round(service["ready_rss_mb"] or 0, 1),
@@ -210,11 +218,16 @@ async def run_aggregate(ctx: BenchContext) -> None:
         quix_rate = events / quix["seconds"]
         result["aggregate_quixstreams_events_per_s"] = round(quix_rate)
         result["quixstreams"] = _rounded(quix)
+        result["aggregate_quixstreams_cpu_us_per_event"] = _us_per_event(quix["cpu_s"], events)
         if isinstance(result["aggregate_events_per_s"], int):
             result["ratio_to_quixstreams"] = round(result["aggregate_events_per_s"] / quix_rate, 3)
     checks = [part["verified"] for part in (result.get("service"), result.get("quixstreams")) if part]
     result["verified"] = bool(checks) and all(checks) and base["events"] == events
     ctx.results["aggregate"] = result
+
+
+def _us_per_event(cpu_s: float, events: int) -> float:
+    return round(cpu_s * 1e6 / events, 2) if events else 0.0
 
 
 def _rounded(values: dict[str, Any]) -> dict[str, Any]:

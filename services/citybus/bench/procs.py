@@ -12,7 +12,7 @@ import psutil
 
 from citybus.demo.processes import ServiceProcess
 
-__all__ = ["Children", "PeakRss", "tree_rss_mb"]
+__all__ = ["Children", "PeakRss", "tree_cpu_s", "tree_rss_mb"]
 
 
 class Children:
@@ -63,6 +63,21 @@ def tree_rss_mb(pid: int) -> float:
         with suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             total += proc.memory_info().rss
     return total / 2**20
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) a process and its live descendants have used so far."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for proc in procs:
+        with suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 class PeakRss:

@@ -75,6 +75,8 @@ _ROWS = (  # (section, figure, baseline, what)
     ("publish", "publish_events_per_s", "publish_baseline_events_per_s", "events/s"),
     ("aggregate", "aggregate_events_per_s", "aggregate_baseline_events_per_s", "events/s"),
     ("aggregate", "aggregate_quixstreams_events_per_s", "aggregate_baseline_events_per_s", "events/s"),
+    ("aggregate", "aggregate_cpu_us_per_event", "aggregate_baseline_cpu_us_per_event", "µs CPU/event"),
+    ("aggregate", "aggregate_quixstreams_cpu_us_per_event", "aggregate_baseline_cpu_us_per_event", "µs CPU/event"),
     ("aggregate", "aggregate_rss_mb_per_100k_persons", "rss_baseline_mb_at_ready", "MiB"),
     ("recovery", "recovery_local_s", "recovery_baseline_s", "s"),
     ("recovery", "recovery_changelog_s", "recovery_changelog_read_s", "s"),
