@@ -138,7 +138,7 @@ class Aggregator:
                                            f"{ORIGIN_HEADER} header: missing or not topic/partition/offset/timestamp")
             record = origin
         outcome = self.intake.check(record.topic, record.partition, record.offset, record.key, record.value,
-                                    list(record.headers or ()))
+                                    record.headers or ())
         if isinstance(outcome, Rejection):
             return outcome
         if forwarded and type(outcome.value) not in (ContributionRecord, RetirementRequest):

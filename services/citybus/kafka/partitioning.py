@@ -10,8 +10,8 @@ from aiokafka.partitioner import murmur2
 
 __all__ = ["default_partition", "partition_of"]
 
-_SEEN: dict[tuple[bytes, int], int] = {}
-_SEEN_LIMIT = 1 << 18  # keys remembered before the cache starts over (~40 MB at most)
+_SEEN: dict[int, dict[bytes, int]] = {}  # partition count -> key -> partition (no tuple made per lookup)
+_SEEN_LIMIT = 1 << 18  # keys remembered per partition count before that memory starts over (~40 MB at most)
 
 
 def default_partition(key: bytes, partitions: int) -> int:
@@ -21,9 +21,12 @@ def default_partition(key: bytes, partitions: int) -> int:
 
 def partition_of(key: bytes, partitions: int) -> int:
     """`default_partition`, remembered."""
-    found = _SEEN.get((key, partitions))
+    seen = _SEEN.get(partitions)
+    if seen is None:
+        seen = _SEEN[partitions] = {}
+    found = seen.get(key)
     if found is None:
-        if len(_SEEN) >= _SEEN_LIMIT:
-            _SEEN.clear()
-        found = _SEEN[(key, partitions)] = default_partition(key, partitions)
+        if len(seen) >= _SEEN_LIMIT:
+            seen.clear()
+        found = seen[key] = default_partition(key, partitions)
     return found

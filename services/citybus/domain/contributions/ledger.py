@@ -47,13 +47,16 @@ _APPLIED = ApplyResult(ApplyOutcome.APPLIED)
 _CHANGED = {s: ApplyResult(ApplyOutcome.APPLIED, (s,), (s,)) for s in SCHEMES}
 
 
-def content_digest(record: ContributionRecord) -> int:
-    content = "|".join((
-        record.status, record.resident_id, record.scheme, record.insured_kind, record.month,
-        str(cents(record.contribution_base)), str(cents(record.employer_amount)),
-        str(cents(record.employee_amount)), str(record.recorded_at),
-    ))
-    return zlib.crc32(content.encode())
+def content_digest(record: ContributionRecord, base_cents: int | None = None, employee_cents: int | None = None) -> int:
+    """CRC-32 of the record's content (not its id, city or revision); the caller may pass the cents
+    it has already converted (the same numbers)."""
+    if base_cents is None:
+        base_cents = cents(record.contribution_base)
+    if employee_cents is None:
+        employee_cents = cents(record.employee_amount)
+    return zlib.crc32(
+        f"{record.status}|{record.resident_id}|{record.scheme}|{record.insured_kind}|{record.month}|{base_cents}|"
+        f"{cents(record.employer_amount)}|{employee_cents}|{record.recorded_at}".encode())
 
 
 def _claim(key: RecordKey, stored: StoredRecord) -> Claim:
@@ -85,7 +88,8 @@ class PersonLedger:
             raise ValidationError("resident_id", f"belongs to another ledger than {self.resident_id}", record.resident_id)
         key = (record.city, record.record_id)
         old = self._records.get(key)
-        digest = content_digest(record)
+        base_cents, employee_cents = cents(record.contribution_base), cents(record.employee_amount)
+        digest = content_digest(record, base_cents, employee_cents)
         if old is not None and record.revision <= old.revision:
             if record.revision < old.revision or digest == old.digest:
                 return _UNCHANGED
@@ -95,8 +99,7 @@ class PersonLedger:
             )
         new = StoredRecord(
             record.revision, digest, record.status == ACTIVE, record.scheme,
-            0 if record.insured_kind == EMPLOYEE else 1, month_index(record.month),
-            cents(record.contribution_base), cents(record.employee_amount),
+            0 if record.insured_kind == EMPLOYEE else 1, month_index(record.month), base_cents, employee_cents,
         )
         if old is None and len(self._records) >= MAX_RECORDS_PER_RESIDENT:
             return ApplyResult(

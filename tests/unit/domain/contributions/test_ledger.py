@@ -1,4 +1,5 @@
 import dataclasses
+import zlib
 from decimal import Decimal
 
 import pytest
@@ -82,6 +83,22 @@ def test_the_digest_covers_the_resident_id():
     """Not observable through apply (a ledger refuses another person's record), but the digest is stored
     in every ledger's bytes: what it covers cannot change without turning redeliveries into conflicts."""
     assert content_digest(dataclasses.replace(R1, resident_id=resident(2))) != content_digest(R1)
+
+
+@pytest.mark.parametrize("record", [R1, dataclasses.replace(R1, status="REVERSED", insured_kind="RESIDENT",
+                                                            contribution_base=Decimal("12500.5"),
+                                                            employer_amount=Decimal("0.07"))])
+def test_the_digest_is_the_one_stored_ledgers_hold(record):
+    """Stored ledgers keep the digest of each record's content as this formula made it: a different
+    digest for the same content would turn every redelivery of a stored record into a conflict."""
+    content = "|".join((record.status, record.resident_id, record.scheme, record.insured_kind, record.month,
+                        str(int(record.contribution_base * 100)), str(int(record.employer_amount * 100)),
+                        str(int(record.employee_amount * 100)), str(record.recorded_at)))
+    assert content_digest(record) == zlib.crc32(content.encode())
+    ledger = PersonLedger(record.resident_id)
+    ledger.apply(record)
+    (stored,) = ledger.records.values()
+    assert stored.digest == zlib.crc32(content.encode())
 
 
 def test_conflict_names_the_record():

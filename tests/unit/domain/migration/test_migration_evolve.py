@@ -8,7 +8,7 @@ from migration_support import POLICY, RID, request
 
 from citybus.domain.frozen import evolve
 from citybus.domain.migration import transition
-from citybus.domain.migration.state import SagaState, ScopeState, StepState
+from citybus.domain.migration.state import SagaState, StepState
 from citybus.domain.migration.vocabulary import MigrationStatus, ScopeStatus, StepStatus
 from citybus.migration.subjects import SubjectSagas
 
