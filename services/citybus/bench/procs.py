@@ -5,6 +5,7 @@ import asyncio
 import os
 import signal
 import subprocess
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
@@ -51,22 +52,8 @@ class Children:
         self._started.clear()
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and its descendants, in MiB."""
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
-    total = 0
-    for proc in procs:
-        with suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-            total += proc.memory_info().rss
-    return total / 2**20
-
-
-def tree_cpu_s(pid: int) -> float:
-    """CPU seconds (user and system) a process and its live descendants have used so far."""
+def _tree_sum(pid: int, measure: Callable[[psutil.Process], float]) -> float:
+    """`measure` summed over a process and its live descendants (0 when it is gone)."""
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
@@ -75,9 +62,18 @@ def tree_cpu_s(pid: int) -> float:
     total = 0.0
     for proc in procs:
         with suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-            times = proc.cpu_times()
-            total += times.user + times.system
+            total += measure(proc)
     return total
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its descendants, in MiB."""
+    return _tree_sum(pid, lambda proc: proc.memory_info().rss) / 2**20
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) a process and its live descendants have used so far."""
+    return _tree_sum(pid, lambda proc: sum(proc.cpu_times()[:2]))
 
 
 class PeakRss:
