@@ -194,6 +194,21 @@ def test_delivery_loses_duplicates_and_delays_past_the_deadline() -> None:
     assert after_ms + delay * 1000 > deadline  # sent after the deadline, however long the call took
 
 
+def _precheck_outcomes(chaos: Chaos, migrations: int = 200) -> list[str]:
+    adapters = simulation(chaos=chaos).adapters()
+    return [adapters["442000"].answer(command("PRECHECK", migration_id=f"m-{i}")).outcome for i in range(migrations)]
+
+
+def test_refusals_and_failures_are_drawn_per_command_and_repeat_for_a_seed() -> None:
+    assert set(_precheck_outcomes(Chaos(refuse_rate=1.0, seed=3))) == {"REJECTED"}
+    assert set(_precheck_outcomes(Chaos(fail_rate=1.0, seed=3))) == {"FAILED"}
+    assert set(_precheck_outcomes(Chaos(seed=3))) == {"DONE"}  # no rate: no draw
+    mixed = _precheck_outcomes(Chaos(refuse_rate=0.3, fail_rate=0.3, seed=3))
+    assert 40 < mixed.count("REJECTED") < 80 and 40 < mixed.count("FAILED") < 80 and 60 < mixed.count("DONE") < 100
+    assert _precheck_outcomes(Chaos(refuse_rate=0.3, fail_rate=0.3, seed=3)) == mixed  # the same seed, the same draws
+    assert _precheck_outcomes(Chaos(refuse_rate=0.3, fail_rate=0.3, seed=4)) != mixed
+
+
 def test_rates_outside_zero_to_one_are_refused() -> None:
     with pytest.raises(ConfigurationError):
         Chaos(lose_rate=1.5)
