@@ -45,7 +45,9 @@ def tree():
 
 def test_cpu_counts_what_a_live_grandchild_used(tree):
     child = tree(cpu=0.6, mb=1)
-    assert tree_cpu_s(child.pid) >= 0.6  # the child itself only waits
+    # /proc counts whole clock ticks (10 ms), the grandchild's own clock does not: a tick or two
+    # less is the same reading; the child itself only waits (about 0.03 s to start Python)
+    assert tree_cpu_s(child.pid) >= 0.55
 
 
 def test_memory_counts_what_a_live_grandchild_holds(tree):
