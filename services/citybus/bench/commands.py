@@ -46,4 +46,6 @@ def bench_command(
     if config.events < config.persons:
         raise ConfigurationError("--events must be at least --persons (every person has an event)")
     command = "citybus bench " + " ".join(shlex.quote(a) for a in sys.argv[2:])
-    asyncio.run(run_bench(config, out, command.strip()))
+    results = asyncio.run(run_bench(config, out, command.strip()))
+    if not results["verified"]:  # written and printed all the same, with what did not verify
+        raise typer.Exit(1)

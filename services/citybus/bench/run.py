@@ -24,7 +24,7 @@ from citybus.kafka.topics import apply_topics
 from citybus.settings import settings
 from citybus.streams.runtime import tune_gc
 
-__all__ = ["run_bench"]
+__all__ = ["run_bench", "unverified"]
 
 
 def _benches():  # noqa: ANN202 - imported late: each pulls in its own clients
@@ -85,17 +85,28 @@ async def run_bench(config: BenchConfig, out: Path, command: str) -> dict:
         for name, part in ctx.results.items():
             results[name] = part
         results["duration_s"] = round(time.perf_counter() - started, 1)
-        results["verified"] = all(p.get("verified", False) for n, p in ctx.results.items()
-                                  if isinstance(p, dict) and n in config.only and "skipped" not in p)
+        failed = unverified(ctx.results, config.only)
+        results["verified"] = not failed
+        if failed:
+            results["unverified"] = failed
         write_results(out, results)
         render(results, console)
         console.print(f"wrote {out} in {results['duration_s']:.0f} s", highlight=False)
+        if failed:
+            console.print(f"[red]not verified[/]: {', '.join(failed)} (failed, skipped, or figures that do not "
+                          "match the independent computation; see each one in the results)")
         return results
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
         if ctx is not None:
             ctx.children.stop_all()
         kafka.down()
+
+
+def unverified(parts: dict, only: tuple[str, ...]) -> list[str]:
+    """The benchmarks of `only` that did not verify their figures: a failed or skipped one verified
+    nothing, so a run is `verified` only when every benchmark it ran is."""
+    return [name for name in only if not (isinstance(parts.get(name), dict) and parts[name].get("verified") is True)]
 
 
 def _catalog():  # noqa: ANN202

@@ -8,6 +8,7 @@ from aiohttp.test_utils import TestServer
 from citybus.bench.aggregate import check_service
 from citybus.bench.context import BenchConfig
 from citybus.bench.history import events_per_person, person_events, resident_of
+from citybus.bench.run import unverified
 from citybus.bench.verify import VERIFIER, expected_schemes, sample_indexes
 from citybus.codec.mapping import contribution_from_avro
 from citybus.domain.contributions import PersonLedger, summary_json
@@ -63,3 +64,14 @@ async def test_a_service_showing_other_figures_for_one_person_is_named():
         assert await check_service(ctx, url, indexes) == []  # type: ignore[arg-type]
     assert [line.split(":")[0] for line in wrong] == [wrong_person, missing_person]
     assert "HTTP 404" in wrong[1]
+
+
+def test_a_run_is_verified_only_when_every_benchmark_it_ran_verified():
+    only = ("publish", "aggregate", "migration")
+    good = {"publish": {"verified": True}, "aggregate": {"verified": True}, "migration": {"verified": True}}
+    assert unverified(good, only) == []
+    assert unverified({**good, "recovery": {"verified": False}}, only) == []  # not run here
+    assert unverified({**good, "aggregate": {"skipped": "failed: RuntimeError: worker exited", "bench_seconds": 3.0}},
+                      only) == ["aggregate"]  # a failed benchmark verified nothing
+    assert unverified({**good, "migration": {"verified": False}}, only) == ["migration"]
+    assert unverified({"publish": {"verified": True}}, only) == ["aggregate", "migration"]  # missing
