@@ -14,7 +14,7 @@ from typing import Any
 from citybus.bench.history import events_per_person, person_events, resident_of
 from citybus.settings import REPO_ROOT
 
-__all__ = ["expected_schemes", "sample_indexes", "VERIFIER"]
+__all__ = ["expected_schemes", "sample_indexes", "domain_schemes", "VERIFIER"]
 
 _REFERENCE = REPO_ROOT / "tests" / "unit" / "domain" / "contributions" / "reference.py"
 
@@ -26,17 +26,19 @@ def _load_reference() -> tuple[str, Callable[[list[dict]], dict[str, Any]]]:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return "tests/unit/domain/contributions/reference.py", lambda events: module.reference_figures(events)["schemes"]
+    return "citybus.domain.contributions.PersonLedger", domain_schemes
+
+
+def domain_schemes(events: list[dict]) -> dict[str, Any]:
+    """{scheme: summary JSON} of one person's events through the domain's own ledger."""
     from citybus.codec.mapping import contribution_from_avro
     from citybus.domain.contributions import PersonLedger, summary_json
 
-    def by_domain(events: list[dict]) -> dict[str, Any]:
-        ledger = PersonLedger(events[0]["resident_id"])
-        for event in events:
-            ledger.apply(contribution_from_avro(event))
-        return {s.scheme: {k: v for k, v in summary_json(s).items() if k not in ("resident_id", "scheme")}
-                for s in ledger.summaries()}
-
-    return "citybus.domain.contributions.PersonLedger", by_domain
+    ledger = PersonLedger(events[0]["resident_id"])
+    for event in events:
+        ledger.apply(contribution_from_avro(event))
+    return {s.scheme: {k: v for k, v in summary_json(s).items() if k not in ("resident_id", "scheme")}
+            for s in ledger.summaries()}
 
 
 VERIFIER, _compute = _load_reference()
