@@ -24,7 +24,7 @@ from citybus.bus import DEADLETTER_TOPIC, REJECTED_EVENT
 from citybus.catalog import default_catalog
 from citybus.codec import decode
 from citybus.demo.processes import ServiceProcess
-from citybus.kafka.local import LocalKafka, free_port
+from citybus.kafka.local import LocalKafka, free_ports
 from citybus.kafka.offsets import wait_caught_up
 from citybus.kafka.topics import apply_topics
 from citybus.settings import settings
@@ -72,7 +72,7 @@ async def run_demo(persons: int = 2000, keep: bool = False) -> None:
 def _start_services(env: dict[str, str], logs: Path) -> list[ServiceProcess]:
     from citybus.demo.migration import DEMO_CITY_ARGS
 
-    ports = {name: free_port() for name in ("aggregation", "migration", "lag")}
+    ports = dict(zip(("aggregation", "migration", "lag"), free_ports(3)))
     return [
         ServiceProcess("aggregation", ["serve", "aggregation", "--web-port", str(ports["aggregation"])],
                        env, logs, ports["aggregation"]).start(),

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from citybus.errors import BrokerError
 
-__all__ = ["LocalKafka", "ClusterInfo", "free_port", "wait_for_broker"]
+__all__ = ["LocalKafka", "ClusterInfo", "free_port", "free_ports", "wait_for_broker"]
 
 _LOG4J = """log4j.rootLogger=INFO, file
 log4j.appender.file=org.apache.log4j.RollingFileAppender
@@ -37,9 +37,21 @@ log4j.logger.kafka.log.LogCleaner=WARN
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free loopback ports. The sockets stay bound until all are chosen: ports
+    taken one at a time can repeat (a fresh-clone `make test` once got the same port for a
+    broker's client and controller listeners, and the broker refused to format)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 @dataclass(frozen=True)
@@ -99,7 +111,8 @@ class LocalKafka:
         self._check_jars()
         for old in self.directory.glob("node*"):  # the local cluster is disposable: start clean
             shutil.rmtree(old, ignore_errors=True)
-        ports = [(free_port(), free_port()) for _ in range(self.nodes)]
+        found = free_ports(2 * self.nodes)
+        ports = list(zip(found[::2], found[1::2]))  # (client, controller) per node, all distinct
         voters = ",".join(f"{i + 1}@127.0.0.1:{ctl}" for i, (_, ctl) in enumerate(ports))
         cluster_id = urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         pids = []
