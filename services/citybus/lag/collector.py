@@ -185,8 +185,10 @@ class LagCollector:
             by_topic.setdefault(tp.topic, []).append(tp)
 
         async def read(tps: list[TopicPartition]) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
-            return await asyncio.wait_for(
-                asyncio.gather(consumer.beginning_offsets(tps), consumer.end_offsets(tps)), self.offsets_timeout_s)
+            # Awaited in this task, not handed to wait_for: wait_for cancelled from outside leaves
+            # the gather's CancelledError unretrieved, and asyncio logs it at ERROR as we exit.
+            async with asyncio.timeout(self.offsets_timeout_s):
+                return await asyncio.gather(consumer.beginning_offsets(tps), consumer.end_offsets(tps))
 
         results = await asyncio.gather(*(read(tps) for tps in by_topic.values()), return_exceptions=True)
         starts: dict[TopicPartition, int] = {}

@@ -1,4 +1,7 @@
 """The collector's broker-free parts: membership from group state, samples from fetched offsets."""
+import asyncio
+import gc
+
 import pytest
 from aiokafka import TopicPartition
 
@@ -64,3 +67,48 @@ def test_assigned_topics_come_from_the_consumer_protocol_assignment():
     raw = ConsumerProtocolMemberAssignment(0, [("orders", [0, 1]), ("fresh", [2])], b"").encode()
     assert _assigned_topics(raw) == ["orders", "fresh"]
     assert _assigned_topics(b"") == [] and _assigned_topics(None) == [] and _assigned_topics(b"\x00\x01junk") == []
+
+
+class _StuckOffsets:
+    """Stands in for the offsets consumer while the broker is gone: reading never returns."""
+
+    def __init__(self) -> None:
+        self.reading = asyncio.Event()
+
+    async def beginning_offsets(self, tps):
+        self.reading.set()
+        await asyncio.sleep(3600)
+
+    async def end_offsets(self, tps):
+        await asyncio.sleep(3600)
+
+
+@pytest.mark.parametrize("how", ["stopped", "timed out"])
+async def test_an_offsets_read_cut_short_leaves_no_unretrieved_exception(how):
+    """A stopping service cancels the read mid-flight (or it times out with the broker gone); no
+    future may be left holding an exception nobody retrieves: asyncio logs those at ERROR, with a
+    traceback, as the service exits (it did: `_GatheringFuture exception was never retrieved`)."""
+    loop = asyncio.get_running_loop()
+    unhandled: list[dict] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: unhandled.append(context))
+    try:
+        collector = LagCollector("127.0.0.1:9", watch_commits=False,
+                                 offsets_timeout_s=3600 if how == "stopped" else 0.05)
+        stuck = _StuckOffsets()
+        read = asyncio.ensure_future(collector._log_offsets(stuck, [TopicPartition("orders", 0)]))
+        await stuck.reading.wait()
+        if how == "stopped":
+            read.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await read
+        else:
+            with pytest.raises(BrokerError):
+                await read
+        del read
+        for _ in range(3):
+            await asyncio.sleep(0)
+            gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
+    assert [c.get("message") for c in unhandled] == []
