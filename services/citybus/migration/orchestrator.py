@@ -35,6 +35,13 @@ deadline; a lost status is named in the state (`unannounced`) until a later tick
 sent again from there when the worker rebuilds its deadlines after a restart; and the worker
 ticks a partition only once it has re-read every input already there when it was assigned, so an
 event whose commands went out before a crash is decided again before its deadline can be.
+
+A status change goes out after its state whatever decided it, an event too, and is marked
+`unannounced` in the same way. Sent with the batch's other outputs, before the state, the
+statuses of a batch that the broker had written but not acknowledged when it went away were
+sent again by the replay after the restart: a migration's IN_PROGRESS on the bus after its
+COMPLETED. Now a replay sends only what no kept state has sent. Commands still go out before
+the state (a city applies a command_id once, and the round trip is the saga's latency).
 """
 from __future__ import annotations
 
@@ -169,10 +176,11 @@ class Orchestrator:
             subject = outcome.subject
             key = subject.subject_id.encode()
             if outcome.changed:
+                subject = self._unannounced(key, subject.partition, outcome)
                 self._subjects[key] = subject
                 touched[key] = subject.partition
             self.deadlines.track(subject.subject_id, subject.partition, subject.next_deadline())
-            await self._send_outcome(outcome, send)
+            await self._send_outcome(outcome, send, statuses_after=batch)
         for key, partition in touched.items():
             self._keep(key, partition, self._subjects[key], batch)
         if len(self._subjects) > _CACHE:  # keep what the stores may not have yet
@@ -205,10 +213,9 @@ class Orchestrator:
         return batch
 
     def _unannounced(self, key: bytes, partition: int, outcome: Outcome) -> SubjectSagas:
-        """The subject to keep for a deadline's decision: its status goes out only after the state
-        (a status sent before, then lost with the state in a crash, was a decision the restarted
-        worker could make otherwise: FAILED on the bus, then COMPLETED), so the state names it
-        as unannounced until a later tick, once it is on the broker, clears the mark."""
+        """The subject to keep for a decision that changes a status: the status goes out only
+        after the state (see the module doc), so the state names it as unannounced until a later
+        tick, once it is on the broker, clears the mark."""
         statuses = {c.migration_id for c in outcome.commands if isinstance(c, PublishStatus)}
         if not statuses:
             return outcome.subject
@@ -219,8 +226,9 @@ class Orchestrator:
         """Unmark the statuses the previous ticks sent (on the broker: their batch has settled)."""
         announced, self._announced = self._announced, {}
         for key, partition in announced.items():
-            if partition not in ready:
-                continue  # its new owner announces them again
+            if partition not in ready:  # still catching up (a partition moved away: `forget` dropped it)
+                self._announced[key] = partition
+                continue
             subject = self._load(key, key.decode(), partition, stores)
             if subject.unannounced:
                 self._keep(key, partition, evolve(subject, unannounced=()), batch)
@@ -333,13 +341,16 @@ class Orchestrator:
         self.rejected += 1
         await sink.reject(Rejection.of_record(record, code, reason))
 
-    async def _send_outcome(self, outcome: Outcome, send: Send, after: Batch | None = None) -> None:
-        """Send what the saga decided; with `after`, only once the state is kept."""
+    async def _send_outcome(self, outcome: Outcome, send: Send, after: Batch | None = None,
+                            statuses_after: Batch | None = None) -> None:
+        """Send what the saga decided; with `after`, all of it only once the state is kept; with
+        `statuses_after`, the status changes only (the commands now, see the module doc)."""
         for command in outcome.commands:
             topic, key, value, headers = outbound(command)
             partition = partition_of(key, self.partitions)  # remembered there
-            if after is not None:
-                after.send_after(topic, key, value, headers, partition)
+            later = after if after is not None else statuses_after if isinstance(command, PublishStatus) else None
+            if later is not None:
+                later.send_after(topic, key, value, headers, partition)
             else:
                 await send(topic, key, value, headers, partition)
         self.commands += len(outcome.commands)
@@ -359,9 +370,10 @@ class Orchestrator:
         for partition in ready:
             store = stores[partition]
             for key in store.keys(SAGAS):
-                raw = store.get(key)
-                if raw is not None:
+                subject = self._subjects.get(key[len(SAGAS):])  # as last written here: maybe not stored yet
+                if subject is None and (raw := store.get(key)) is not None:
                     subject = SubjectSagas.from_bytes(raw)
+                if subject is not None:
                     entries.append((subject.subject_id, partition, subject.next_deadline()))
                     self._announce_again(key[len(SAGAS):], partition, subject, batch)
         return entries

@@ -41,9 +41,10 @@ crash from acting on a decision that is then made differently:
 - ticks run on a partition only once the worker has caught up with every input record that
   was on it when the partition was assigned (`ticking`): after a crash, the events whose
   outputs may already be out are decided again before any deadline can overtake them;
-- outputs a processor files with `Batch.send_after` (the commands a deadline decided) are sent
-  only after the state holding the decision is in the changelog and the store; a crash in
-  between loses them, never the decision, and the deadline that the state holds sends again.
+- outputs a processor files with `Batch.send_after` (the commands a deadline decided, a saga's
+  status changes) are sent only after the state holding the decision is in the changelog and
+  the store; a crash in between loses them, never the decision, which the state holds and
+  acts on again (a deadline, a status marked unannounced).
 
 `pipelined` (for latency: the migration saga) lets steps 1-4 of a batch run while the next
 batch is decided: batches still settle one after the other and in order, at most one is

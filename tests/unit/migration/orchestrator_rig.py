@@ -48,12 +48,19 @@ class Rig:
         self.sent.append((topic, key, value, list(headers), partition))
 
     async def process(self, *records: ConsumerRecord, stored: bool = True) -> Batch:
-        """One batch; `stored=False`: it has not settled yet when the next one is decided (pipelined)."""
+        """One batch; `stored=False`: it has not settled yet when the next one is decided
+        (pipelined). Once stored, what it files to send after the state is sent, as the worker does."""
         batch = await self.orchestrator.process(list(records), self.stores, self.send)
-        for partition, values in batch.state.items():
-            if stored:
-                self.stores[partition].write(values, None)
+        if stored:
+            await self.keep(batch)
         return batch
+
+    async def keep(self, batch: Batch) -> None:
+        """The batch's state is stored; then what it filed with `send_after` goes out."""
+        for partition, values in batch.state.items():
+            self.stores[partition].write(values, None)
+        for topic, key, value, headers, partition in batch.after:
+            await self.send(topic, key, value, headers, partition)
 
     def to(self, topic: str) -> list[tuple]:
         return [s for s in self.sent if s[0] == topic]

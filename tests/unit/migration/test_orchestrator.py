@@ -251,11 +251,12 @@ async def test_an_id_owned_by_another_worker_is_claimed_there_before_its_saga_st
         ((topic, key, value, headers, partition),) = subjects.to(CLAIMS_TOPIC)
         assert (key, value, partition) == (b"m-9", original.value, home)
 
-        claimed = await ids.process(consumed(topic, partition, 0, key, value, headers))
+        claimed = await ids.process(consumed(topic, partition, 0, key, value, headers), stored=False)
         assert ids.sent == []  # filed to go out only once the claim is kept
         assert claimed.state[home] == {INDEX + b"m-9": PERSON.encode()}
         ((topic, key, value, headers, partition),) = claimed.after
         assert (topic, key, partition) == (CLAIMED_TOPIC, PERSON.encode(), subject_partition)
+        await ids.keep(claimed)
 
         await subjects.process(consumed(topic, partition, 0, key, value, headers))
         assert set(sagas_of(subjects, PERSON)) == {"m-9"}
@@ -430,3 +431,83 @@ async def test_a_replayed_request_claims_its_id_again_when_a_crash_kept_the_saga
         assert again.to("city.442000.commands") == []  # a known saga: nothing started again
     finally:
         again.stores.close_all()
+
+
+async def _replies_to_completion(tmp_path: Path) -> list[ConsumerRecord]:
+    """The replies that take m-1 (PERSON, PENSION) from its request to COMPLETED, each DONE, as
+    the orchestrator's own commands ask for them (a scratch run; the same clock, the same ids)."""
+    from citybus.codec import encode
+
+    scratch = Rig(tmp_path / "scratch", set(range(6)))
+    home = partition_of(PERSON.encode(), 6)
+    replies: list[ConsumerRecord] = []
+    try:
+        await scratch.process(request_record("m-1", PERSON))
+        while sagas_of(scratch, PERSON)["m-1"].status == "IN_PROGRESS":
+            topic, _, value, *_ = [s for s in scratch.sent if s[0].endswith(".commands")][-1]
+            command = decode(value)[1]
+            reply = {"command_id": command["command_id"], "migration_id": "m-1", "scope": command["scope"],
+                     "step": command["step"], "city": topic.split(".")[1], "outcome": "DONE", "reason": None,
+                     "package": {}, "replied_at": 5_000}
+            replies.append(consumed(f"city.{topic.split('.')[1]}.replies", home, len(replies) + 1,
+                                    PERSON.encode(), encode("citybus.migration.MigrationReply", reply)))
+            await scratch.process(replies[-1])
+        assert sagas_of(scratch, PERSON)["m-1"].status == "COMPLETED" and len(replies) >= 2
+        return replies
+    finally:
+        scratch.stores.close_all()
+
+
+def _after_final(statuses: list[str]) -> list[str]:
+    finals = [i for i, s in enumerate(statuses) if s in ("COMPLETED", "PARTIAL", "FAILED", "REJECTED")]
+    return statuses[finals[0]:] if finals else []
+
+
+async def test_a_batch_replayed_after_the_broker_lost_its_acknowledgements_never_shows_a_status_going_back(
+        tmp_path: Path) -> None:
+    """The broker wrote a batch's outputs and went away before acknowledging them: the state was
+    not kept, and the restarted worker replays the batch. Its statuses had gone out with its
+    commands, so the bus read IN_PROGRESS after COMPLETED (the SIGTERM-with-the-broker-gone test
+    on the broker, once in about twenty runs). Statuses go out after the state: the lost batch
+    sent none, the replay sends each once."""
+    replies = await _replies_to_completion(tmp_path)
+    rig = Rig(tmp_path / "rig", set(range(6)))
+    try:
+        await rig.process(request_record("m-1", PERSON))
+        await rig.process(*replies, stored=False)  # outputs on the broker, then the crash: state not kept
+        assert [t for t, *_ in rig.sent if t.endswith(".commands")][-1] == replies[-1].topic.replace(
+            "replies", "commands")  # the commands did go out before the state
+        rig.orchestrator = Orchestrator(intake=default_intake(), policy=POLICY, service="test", clock=lambda: 5_000)
+        await rig.orchestrator.tick(frozenset(range(6)), rig.stores, rig.send)  # restarted: nothing to announce
+        await rig.process(*replies)  # the replay
+        statuses = [s["status"] for s in rig.decoded("bus.migration.status")]
+        assert statuses[-1] == "COMPLETED"
+        assert set(_after_final(statuses)) == {"COMPLETED"}, statuses
+    finally:
+        rig.stores.close_all()
+
+
+async def test_a_status_lost_after_its_state_was_kept_is_sent_again_after_the_restart(tmp_path: Path) -> None:
+    """The other side: the batch's state kept, its statuses lost (the process died before they
+    were on the broker). The replay changes nothing, so sends nothing; the state names the
+    statuses not yet announced, and the restarted worker sends each saga's current one."""
+    replies = await _replies_to_completion(tmp_path)
+    rig = Rig(tmp_path / "rig", set(range(6)))
+    try:
+        await rig.process(request_record("m-1", PERSON))
+        lost = await rig.process(*replies, stored=False)
+        assert [decode(v)[1]["status"] for t, _, v, *_ in lost.after if t == "bus.migration.status"][-1] == "COMPLETED"
+        for partition, values in lost.state.items():  # kept; the process dies before `after` is sent
+            rig.stores[partition].write(values, None)
+        assert SubjectSagas.from_bytes(lost.state[partition_of(PERSON.encode(), 6)][SAGAS + PERSON.encode()]
+                                       ).unannounced == ("m-1",)
+        rig.orchestrator = Orchestrator(intake=default_intake(), policy=POLICY, service="test", clock=lambda: 5_000)
+        await rig.keep(await rig.orchestrator.tick(frozenset(range(6)), rig.stores, rig.send))
+        await rig.process(*replies)  # the replay
+        statuses = [s["status"] for s in rig.decoded("bus.migration.status")]
+        assert statuses[-1] == "COMPLETED" and set(_after_final(statuses)) == {"COMPLETED"}, statuses
+        await rig.keep(await rig.orchestrator.tick(frozenset(range(6)), rig.stores, rig.send))  # seen out: unmarked
+        assert SubjectSagas.from_bytes(rig.stores[partition_of(PERSON.encode(), 6)].get(SAGAS + PERSON.encode())
+                                       ).unannounced == ()
+    finally:
+        rig.stores.close_all()
