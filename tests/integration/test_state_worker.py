@@ -9,6 +9,7 @@ import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -248,6 +249,63 @@ async def test_outputs_sent_after_the_state_wait_until_it_is_changelogged(kafka_
     finally:
         second.stop_soon()
         await asyncio.wait_for(task, 30)
+
+
+async def test_a_pipelined_batch_whose_outputs_after_the_state_fail_is_not_committed(kafka_bootstrap,
+                                                                                     tmp_path: Path):
+    """Pipelined, a batch's `send_after` outputs are delivered (and its offsets committed) while
+    the next batch settles. When the broker refuses one (here: over the topic's
+    max.message.bytes), the worker stops with that error, its state is kept, and no offset at or
+    past that batch is committed: the batch is replayed, as the outputs it still owes need."""
+    run = uuid.uuid4().hex[:8]
+    source, out, changelog = (f"pa-{run}-{name}" for name in ("in", "out", "changelog"))
+    await ensure_topics(kafka_bootstrap, [_spec(source), replace(_spec(out), max_message_bytes=2_000),
+                                          _spec(changelog, "compact")])
+
+    class After(Relay):
+        """Keeps each input, then sends it on once kept; `big` over the output topic's limit."""
+
+        async def process(self, records: Sequence[ConsumerRecord], stores: Stores, send: Send) -> Batch:
+            batch = Batch()
+            for record in records:
+                batch.put(record.partition, b"last:" + record.key, record.value)
+                batch.send_after(out, record.key, b"x" * 10_000 if record.value == b"big" else record.value, (),
+                                 record.partition)
+            return batch
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        for i in range(50):
+            await producer.send_and_wait(source, f"v{i}".encode(), key=b"k", partition=0)
+        big = await producer.send_and_wait(source, b"big", key=b"k", partition=0)
+        for i in range(50, 60):
+            await producer.send_and_wait(source, f"v{i}".encode(), key=b"k", partition=0)
+    finally:
+        await producer.stop()
+
+    worker = StateWorker(kafka_bootstrap, WorkerConfig(
+        group=f"pa-{run}", topics=[source], changelog=changelog, data_dir=tmp_path / "w", url="http://w",
+        partitions=PARTITIONS, max_records=7, pipelined=True, commit_interval_ms=0), After(out))
+    await worker.start()
+    with pytest.raises(Exception, match="(?i)too ?large|size"):
+        await asyncio.wait_for(worker.run(), 60)
+
+    reader = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=f"pa-{run}", enable_auto_commit=False)
+    await reader.start()
+    try:
+        committed = await reader.committed(TopicPartition(source, 0)) or 0
+    finally:
+        await reader.stop()
+    assert committed <= big.offset, f"committed to {committed}, past the batch of offset {big.offset}"
+    delivered = await _values(kafka_bootstrap, out)
+    assert delivered[:committed] == [f"v{i}".encode() for i in range(committed)], "a committed batch owes outputs"
+    restored = Stores(tmp_path / "w")
+    try:
+        assert restored.open(0).get(b"last:k") in {b"big", *(f"v{i}".encode() for i in range(50, 60))}, \
+            "the state of the batch whose outputs failed is kept"
+    finally:
+        restored.close_all()
 
 
 async def _values(bootstrap: str, topic: str) -> list[bytes]:

@@ -48,7 +48,10 @@ crash from acting on a decision that is then made differently:
 
 `pipelined` (for latency: the migration saga) lets steps 1-4 of a batch run while the next
 batch is decided: batches still settle one after the other and in order, at most one is
-unsettled at a time, and a revocation, a tick or a stop waits for it. The processor keeps what
+between steps 1 and 3 at a time; its `send_after` outputs are then delivered and its offsets
+committed in a chain of their own (in order, each batch's after the one before it), so that
+round trip overlaps the next batch's steps 1-3. A revocation, a tick or a stop waits for all
+of it. The processor keeps what
 the unsettled batch changed readable (cached) until it settles. A crash replays from the
 last commit as before; the next batch's outputs may then be made twice, never lost.
 """
@@ -160,7 +163,10 @@ class StateWorker:
         self._stopping = asyncio.Event()
         self._assigned_once = asyncio.Event()
         self.failure: BaseException | None = None  # why an assignment failed (the worker stops)
-        self._settling: asyncio.Task | None = None  # the unsettled batch (pipelined)
+        # pipelined: the batch whose outputs, changelog and stores are settling -> its `send_after`
+        # outbox and offsets; then the chain delivering those and committing, in order
+        self._settling: asyncio.Task[tuple[Outbox | None, dict[TopicPartition, int]]] | None = None
+        self._delivering: asyncio.Task[None] | None = None
         self._stop_deadline: float | None = None  # (loop time) when a stop abandons the last commit
         self.commits = PacedCommits(self._commit, config.commit_interval_ms / 1000)
         self.purger = HopPurger(bootstrap, config.purged, config.purge_interval_s)
@@ -325,17 +331,19 @@ class StateWorker:
         if self._stop_deadline is None:
             self._stop_deadline = loop.time() + self.config.stop_timeout_s
         left = self._stop_deadline - loop.time()
-        if (self._settling is not None or self.commits.pending) and self.consumer is not None:
+        if (self._settling is not None or self._delivering is not None or self.commits.pending) \
+                and self.consumer is not None:
             try:
                 await asyncio.wait_for(self._commit_last(), max(left, 0.0))
             except asyncio.TimeoutError:
                 log.warning("the last commit was not made within %gs of the stop (broker unreachable?); "
                             "the batches since the one before are replayed at the next start",
                             self.config.stop_timeout_s)
-        if self._settling is not None:  # abandoned: its batch is replayed
-            self._settling.cancel()
-            await asyncio.gather(self._settling, return_exceptions=True)
-            self._settling = None
+        abandoned = [t for t in (self._settling, self._delivering) if t is not None]  # replayed
+        self._settling = self._delivering = None
+        for task in abandoned:
+            task.cancel()
+        await asyncio.gather(*abandoned, return_exceptions=True)
         # the consumer (it leaves the group) and the purger's admin client side by side, then the
         # producer: each within its own limit, so a stop without a broker takes at most the
         # batch's limit and two clients' (about 22 s by default)
@@ -375,19 +383,43 @@ class StateWorker:
                 await self._settle(batch, outbox, logged)  # 1.-3.
                 await self.commits.done(offsets)  # 4.
                 return
-            # the previous batch settles (in order) before this one starts to
-            await self._settled()
-            self._settling = asyncio.create_task(self._settle_and_commit(batch, outbox, logged, offsets))
+            # the previous batch's state is kept (in order) before this one's is written
+            await self._state_settled()
+            self._settling = asyncio.create_task(self._settle_state(batch, outbox, logged, offsets))
+
+    async def _state_settled(self) -> None:
+        """Wait for the batch settling, if any, up to its stores; what it files to send after them
+        is delivered, then its offsets committed, in a chain after the batches before it (so
+        the next batch's steps 1-3 need not wait for that round trip). A failure of either is
+        raised here, and stops the worker."""
+        task, self._settling = self._settling, None
+        delivering = self._delivering
+        if delivering is not None and delivering.done():
+            self._delivering = None
+            delivering.result()
+            delivering = None
+        if task is not None:
+            after, offsets = await task
+            self._delivering = asyncio.create_task(self._deliver(delivering, after, offsets))
 
     async def _settled(self) -> None:
-        """Wait for the unsettled batch, if any (a failure is raised here, and stops the worker)."""
-        task, self._settling = self._settling, None
+        """Wait for every unsettled batch: settled, delivered, committed (a failure is raised
+        here, and stops the worker)."""
+        await self._state_settled()
+        task, self._delivering = self._delivering, None
         if task is not None:
             await task
 
-    async def _settle_and_commit(self, batch: Batch, outbox: Outbox | None,
-                                 logged: dict[int, dict[str, int]], offsets: dict[TopicPartition, int]) -> None:
-        await self._settle(batch, outbox, logged)
+    async def _settle_state(self, batch: Batch, outbox: Outbox | None, logged: dict[int, dict[str, int]],
+                            offsets: dict[TopicPartition, int]) -> tuple[Outbox | None, dict[TopicPartition, int]]:
+        return await self._settle(batch, outbox, logged, deliver_after=False), offsets
+
+    async def _deliver(self, before: asyncio.Task[None] | None, after: Outbox | None,
+                       offsets: dict[TopicPartition, int]) -> None:
+        if before is not None:
+            await before  # commits in order; a failure before this one is this one's
+        if after is not None:
+            await after.flush()
         await self.commits.done(offsets)
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
@@ -399,9 +431,11 @@ class StateWorker:
         assert self.producer is not None
         return Outbox(self.producer)
 
-    async def _settle(self, batch: Batch, outbox: Outbox | None, logged: dict[int, dict[str, int]]) -> None:
+    async def _settle(self, batch: Batch, outbox: Outbox | None, logged: dict[int, dict[str, int]],
+                      deliver_after: bool = True) -> Outbox | None:
         """Steps 1-3 of a batch (or a tick): outputs acknowledged, then the changelog, then the
-        stores; then the outputs to send after the state."""
+        stores; then the outputs to send after the state, delivered (or with `deliver_after`
+        False, handed to the producer: the outbox returned has them)."""
         delivered = await outbox.flush() if outbox is not None else []  # 1. every output is on the broker
         positions = await self._changelog(batch)  # 2. then the state
         for partition, topics in logged.items():
@@ -413,11 +447,16 @@ class StateWorker:
         for partition in set(batch.state) | set(batch.local) | set(positions):  # 3. the stores
             values = {**batch.local.get(partition, {}), **batch.state.get(partition, {})}
             self.stores[partition].write(values, positions.get(partition))
-        if batch.after:
-            after = self._outbox()
-            for topic, key, value, headers, where in batch.after:
-                await after.send(topic, key, value, headers, where)
-            await after.flush()
+        if not batch.after:
+            return None
+        after = self._outbox()
+        for topic, key, value, headers, where in batch.after:
+            await after.send(topic, key, value, headers, where)
+        if not deliver_after:
+            await after.submit()
+            return after
+        await after.flush()
+        return None
 
     async def _changelog(self, batch: Batch) -> dict[int, dict[str, int]]:
         changelog = self.config.changelog
