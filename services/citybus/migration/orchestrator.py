@@ -36,12 +36,15 @@ sent again from there when the worker rebuilds its deadlines after a restart; an
 ticks a partition only once it has re-read every input already there when it was assigned, so an
 event whose commands went out before a crash is decided again before its deadline can be.
 
-A status change goes out after its state whatever decided it, an event too, and is marked
-`unannounced` in the same way. Sent with the batch's other outputs, before the state, the
-statuses of a batch that the broker had written but not acknowledged when it went away were
-sent again by the replay after the restart: a migration's IN_PROGRESS on the bus after its
-COMPLETED. Now a replay sends only what no kept state has sent. Commands still go out before
-the state (a city applies a command_id once, and the round trip is the saga's latency).
+A status change goes out after its state whatever decided it, an event too. Sent with the
+batch's other outputs, before the state, the statuses of a batch that the broker had written
+but not acknowledged when it went away were sent again by the replay after the restart: a
+migration's IN_PROGRESS on the bus after its COMPLETED. Now a replay sends only what no kept
+state has sent. An event's statuses lost after its state was kept need no mark: the worker
+commits a batch's offsets only once what it sent after its state is delivered, so the restarted
+worker reads that event again, finds that it changes nothing, and, while the partition is still
+catching up, sends the saga's current status (once per migration). Commands still go out
+before the state (a city applies a command_id once, and the round trip is the saga's latency).
 """
 from __future__ import annotations
 
@@ -150,12 +153,18 @@ class Orchestrator:
         self._claims: dict[str, str] = {}
         self._last_claims: dict[str, str] = {}
         self._announced: dict[bytes, int] = {}  # subject key -> partition: statuses a tick sent, to unmark
+        # partitions assigned and not yet ticked (catching up: maybe replaying what a crash left
+        # unsent), and the migrations whose current status an event read there sent again
+        self._replaying: set[int] = set()
+        self._reannounced: set[str] = set()
         self.pending: dict[str, int] = {}  # migration_id -> when POSTed here, for PENDING_MS
         self._now = 0  # the bus's clock when the batch being decided was taken
         self.events = self.rejected = self.commands = self.ticks = 0
 
     # ---- the worker's hooks ------------------------------------------------------------------
     def forget(self, partitions: Iterable[int] = ()) -> None:
+        self._replaying.update(partitions)
+        self._reannounced.clear()
         self._subjects.clear()
         self._claims.clear()
         self._last_claims.clear()
@@ -176,7 +185,6 @@ class Orchestrator:
             subject = outcome.subject
             key = subject.subject_id.encode()
             if outcome.changed:
-                subject = self._unannounced(key, subject.partition, outcome)
                 self._subjects[key] = subject
                 touched[key] = subject.partition
             self.deadlines.track(subject.subject_id, subject.partition, subject.next_deadline())
@@ -192,6 +200,9 @@ class Orchestrator:
     async def tick(self, ready: frozenset[int], stores: Stores, send: Send) -> Batch:
         """Fire every deadline due now on the partitions this worker owns."""
         batch = Batch()
+        self._replaying -= ready
+        if not self._replaying:
+            self._reannounced.clear()
         self._clear_announced(ready, stores, batch)
         if self.deadlines.stale or ready != self._ticking:
             self.deadlines.rebuild(self._deadlines_in(ready, stores, batch))
@@ -213,9 +224,10 @@ class Orchestrator:
         return batch
 
     def _unannounced(self, key: bytes, partition: int, outcome: Outcome) -> SubjectSagas:
-        """The subject to keep for a decision that changes a status: the status goes out only
-        after the state (see the module doc), so the state names it as unannounced until a later
-        tick, once it is on the broker, clears the mark."""
+        """The subject to keep for a deadline's decision: its status goes out only after the state
+        (a status sent before, then lost with the state in a crash, was a decision the restarted
+        worker could make otherwise: FAILED on the bus, then COMPLETED), so the state names it
+        as unannounced until a later tick, once it is on the broker, clears the mark."""
         statuses = {c.migration_id for c in outcome.commands if isinstance(c, PublishStatus)}
         if not statuses:
             return outcome.subject
@@ -226,9 +238,8 @@ class Orchestrator:
         """Unmark the statuses the previous ticks sent (on the broker: their batch has settled)."""
         announced, self._announced = self._announced, {}
         for key, partition in announced.items():
-            if partition not in ready:  # still catching up (a partition moved away: `forget` dropped it)
-                self._announced[key] = partition
-                continue
+            if partition not in ready:
+                continue  # its new owner announces them again
             subject = self._load(key, key.decode(), partition, stores)
             if subject.unannounced:
                 self._keep(key, partition, evolve(subject, unannounced=()), batch)
@@ -290,7 +301,10 @@ class Orchestrator:
             # deadline, so nothing waits on it; the reply goes where someone can see it
             await self._reject(sink, record, UNKNOWN_MIGRATION, _unmatched(value.migration_id, subject))
             return None
-        return subject.on_reply(value, self.policy)
+        outcome = subject.on_reply(value, self.policy)
+        if not outcome.changed:
+            self._announce_replayed(subject, value.migration_id, batch)
+        return outcome
 
     async def _request(self, request: MigrationRequested, record: ConsumerRecord, origin: ConsumerRecord,
                        stage: str | None, stores: Stores, send: Send, sink: DeadLetterSink,
@@ -319,7 +333,23 @@ class Orchestrator:
             # partition's), and then the replayed request must claim the id again, or GET never finds it
             elif not await self._claim(migration_id, subject_id, home, stores, sink, origin, batch):
                 return None
-        return subject.on_request(request, self.policy)
+        outcome = subject.on_request(request, self.policy)
+        if not outcome.changed:
+            self._announce_replayed(subject, migration_id, batch)
+        return outcome
+
+    def _announce_replayed(self, subject: SubjectSagas, migration_id: str, batch: Batch) -> None:
+        """An event that changes nothing, read while its partition catches up after an assignment,
+        may be one whose state was kept and whose statuses were lost in a crash (see the module
+        doc): the saga's current status goes out again, once per migration in the catch-up."""
+        if subject.partition not in self._replaying or migration_id in self._reannounced:
+            return
+        saga = subject.sagas.get(migration_id)
+        if saga is None:
+            return
+        self._reannounced.add(migration_id)
+        topic, key, value, headers = outbound(status_of(saga))
+        batch.send_after(topic, key, value, headers, partition_of(key, self.partitions))
 
     async def _claim(self, migration_id: str, subject_id: str, home: int, stores: Stores, sink: DeadLetterSink,
                      origin: ConsumerRecord, batch: Batch) -> bool:
@@ -370,10 +400,9 @@ class Orchestrator:
         for partition in ready:
             store = stores[partition]
             for key in store.keys(SAGAS):
-                subject = self._subjects.get(key[len(SAGAS):])  # as last written here: maybe not stored yet
-                if subject is None and (raw := store.get(key)) is not None:
+                raw = store.get(key)
+                if raw is not None:
                     subject = SubjectSagas.from_bytes(raw)
-                if subject is not None:
                     entries.append((subject.subject_id, partition, subject.next_deadline()))
                     self._announce_again(key[len(SAGAS):], partition, subject, batch)
         return entries

@@ -433,26 +433,27 @@ async def test_a_replayed_request_claims_its_id_again_when_a_crash_kept_the_saga
         again.stores.close_all()
 
 
-async def _replies_to_completion(tmp_path: Path) -> list[ConsumerRecord]:
-    """The replies that take m-1 (PERSON, PENSION) from its request to COMPLETED, each DONE, as
+async def _replies_to_completion(tmp_path: Path, migration_id: str = "m-1",
+                                 subject: str = PERSON) -> list[ConsumerRecord]:
+    """The replies that take a migration (PENSION) from its request to COMPLETED, each DONE, as
     the orchestrator's own commands ask for them (a scratch run; the same clock, the same ids)."""
     from citybus.codec import encode
 
-    scratch = Rig(tmp_path / "scratch", set(range(6)))
-    home = partition_of(PERSON.encode(), 6)
+    scratch = Rig(tmp_path / f"scratch-{migration_id}", set(range(6)))
+    home = partition_of(subject.encode(), 6)
     replies: list[ConsumerRecord] = []
     try:
-        await scratch.process(request_record("m-1", PERSON))
-        while sagas_of(scratch, PERSON)["m-1"].status == "IN_PROGRESS":
+        await scratch.process(request_record(migration_id, subject))
+        while sagas_of(scratch, subject)[migration_id].status == "IN_PROGRESS":
             topic, _, value, *_ = [s for s in scratch.sent if s[0].endswith(".commands")][-1]
             command = decode(value)[1]
-            reply = {"command_id": command["command_id"], "migration_id": "m-1", "scope": command["scope"],
+            reply = {"command_id": command["command_id"], "migration_id": migration_id, "scope": command["scope"],
                      "step": command["step"], "city": topic.split(".")[1], "outcome": "DONE", "reason": None,
                      "package": {}, "replied_at": 5_000}
             replies.append(consumed(f"city.{topic.split('.')[1]}.replies", home, len(replies) + 1,
-                                    PERSON.encode(), encode("citybus.migration.MigrationReply", reply)))
+                                    subject.encode(), encode("citybus.migration.MigrationReply", reply)))
             await scratch.process(replies[-1])
-        assert sagas_of(scratch, PERSON)["m-1"].status == "COMPLETED" and len(replies) >= 2
+        assert sagas_of(scratch, subject)[migration_id].status == "COMPLETED" and len(replies) >= 2
         return replies
     finally:
         scratch.stores.close_all()
@@ -487,27 +488,37 @@ async def test_a_batch_replayed_after_the_broker_lost_its_acknowledgements_never
         rig.stores.close_all()
 
 
-async def test_a_status_lost_after_its_state_was_kept_is_sent_again_after_the_restart(tmp_path: Path) -> None:
+async def test_a_status_lost_after_its_state_was_kept_is_sent_again_by_the_replay(tmp_path: Path) -> None:
     """The other side: the batch's state kept, its statuses lost (the process died before they
-    were on the broker). The replay changes nothing, so sends nothing; the state names the
-    statuses not yet announced, and the restarted worker sends each saga's current one."""
+    were on the broker; the worker had not committed its offsets, which waits for them). The
+    restarted worker reads the replies again while the partition catches up: they change
+    nothing, and the saga's current status goes out once, not once per reply. Once the
+    partition has caught up (ticked), a reply that changes nothing sends nothing."""
     replies = await _replies_to_completion(tmp_path)
+    others = await _replies_to_completion(tmp_path, "m-2", OTHER)
     rig = Rig(tmp_path / "rig", set(range(6)))
     try:
+        await rig.process(request_record("m-2", OTHER))  # finished and seen out before the crash
+        await rig.process(*others)
         await rig.process(request_record("m-1", PERSON))
         lost = await rig.process(*replies, stored=False)
         assert [decode(v)[1]["status"] for t, _, v, *_ in lost.after if t == "bus.migration.status"][-1] == "COMPLETED"
         for partition, values in lost.state.items():  # kept; the process dies before `after` is sent
             rig.stores[partition].write(values, None)
-        assert SubjectSagas.from_bytes(lost.state[partition_of(PERSON.encode(), 6)][SAGAS + PERSON.encode()]
-                                       ).unannounced == ("m-1",)
+
         rig.orchestrator = Orchestrator(intake=default_intake(), policy=POLICY, service="test", clock=lambda: 5_000)
-        await rig.keep(await rig.orchestrator.tick(frozenset(range(6)), rig.stores, rig.send))
-        await rig.process(*replies)  # the replay
-        statuses = [s["status"] for s in rig.decoded("bus.migration.status")]
-        assert statuses[-1] == "COMPLETED" and set(_after_final(statuses)) == {"COMPLETED"}, statuses
-        await rig.keep(await rig.orchestrator.tick(frozenset(range(6)), rig.stores, rig.send))  # seen out: unmarked
-        assert SubjectSagas.from_bytes(rig.stores[partition_of(PERSON.encode(), 6)].get(SAGAS + PERSON.encode())
-                                       ).unannounced == ()
+        rig.orchestrator.forget(range(6))  # assigned
+        before = len(rig.decoded("bus.migration.status"))
+        before_m1 = len([s for s in rig.decoded("bus.migration.status") if s["migration_id"] == "m-1"])
+        await rig.process(*replies[:1])  # the replay, over two batches
+        await rig.process(*replies[1:])
+        statuses = [s["status"] for s in rig.decoded("bus.migration.status") if s["migration_id"] == "m-1"]
+        assert statuses[-1] == "COMPLETED" and len(statuses) == before_m1 + 1, statuses
+        assert set(_after_final(statuses)) == {"COMPLETED"}
+
+        await rig.keep(await rig.orchestrator.tick(frozenset(range(6)), rig.stores, rig.send))  # caught up
+        await rig.process(replies[-1])  # cities sending their replies again
+        await rig.process(others[-1])
+        assert len(rig.decoded("bus.migration.status")) == before + 1
     finally:
         rig.stores.close_all()
