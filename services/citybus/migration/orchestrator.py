@@ -200,7 +200,7 @@ class Orchestrator:
     async def tick(self, ready: frozenset[int], stores: Stores, send: Send) -> Batch:
         """Fire every deadline due now on the partitions this worker owns."""
         batch = Batch()
-        self._replaying -= ready
+        self._replaying = {p for p in self._replaying - ready if p in stores}  # not the ones revoked
         if not self._replaying:
             self._reannounced.clear()
         self._clear_announced(ready, stores, batch)
