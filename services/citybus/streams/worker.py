@@ -172,15 +172,15 @@ class StateWorker:
         self.purger = HopPurger(bootstrap, config.purged, config.purge_interval_s)
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
-        # `send_after` outputs, on a connection of their own: aiokafka has one produce request in
-        # flight per broker, so on the main producer they queued behind the next batch's outputs
-        # and changelog and that batch's behind them (created at the first such output)
-        self._after_producer: AIOKafkaProducer | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         self.stores.lock()
-        self.producer = self._new_producer()
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, linger_ms=self.config.linger_ms,
+            max_batch_size=1024 * 1024, max_request_size=8 * 1024 * 1024,
+            # aiokafka's murmur2 is pure Python: a summary's key would be hashed again per send
+            partitioner=remembered_partitioner)
         await self.producer.start()
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, group_id=self.config.group, enable_auto_commit=False,
@@ -194,13 +194,6 @@ class StateWorker:
             else self.config.fetch_max_wait_ms)
         await self.consumer.start()
         self.consumer.subscribe(self.config.topics, listener=_Listener(self))
-
-    def _new_producer(self) -> AIOKafkaProducer:
-        return AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, linger_ms=self.config.linger_ms,
-            max_batch_size=1024 * 1024, max_request_size=8 * 1024 * 1024,
-            # aiokafka's murmur2 is pure Python: a summary's key would be hashed again per send
-            partitioner=remembered_partitioner)
 
     @property
     def _acts_on_time(self) -> bool:
@@ -359,9 +352,9 @@ class StateWorker:
             consumer, self.consumer = self.consumer, None
             closing.append(stop_consumer(consumer))
         await asyncio.gather(*closing)
-        producers = [p for p in (self.producer, self._after_producer) if p is not None]
-        self.producer = self._after_producer = None
-        await asyncio.gather(*(stop_producer(p) for p in producers))
+        if self.producer is not None:
+            producer, self.producer = self.producer, None
+            await stop_producer(producer)
         self.stores.close_all()
         self.stores.unlock()
 
@@ -456,10 +449,7 @@ class StateWorker:
             self.stores[partition].write(values, positions.get(partition))
         if not batch.after:
             return None
-        if self._after_producer is None:
-            self._after_producer = self._new_producer()  # before it starts: `close` stops it either way
-            await self._after_producer.start()
-        after = Outbox(self._after_producer)
+        after = self._outbox()
         for topic, key, value, headers, where in batch.after:
             await after.send(topic, key, value, headers, where)
         if not deliver_after:
