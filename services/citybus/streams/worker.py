@@ -43,17 +43,19 @@ crash from acting on a decision that is then made differently:
   outputs may already be out are decided again before any deadline can overtake them;
 - outputs a processor files with `Batch.send_after` (the commands a deadline decided, a saga's
   status changes) are sent only after the state holding the decision is in the changelog and
-  the store; a crash in between loses them, never the decision, which the state holds and
-  acts on again (a deadline, a status marked unannounced).
+  the store; a crash in between loses them, never the decision, which is acted on again: a
+  deadline's by the deadline the state holds (a status it changed is marked unannounced), an
+  event's by the event, read again because its offsets are committed only once they are
+  delivered.
 
 `pipelined` (for latency: the migration saga) lets steps 1-4 of a batch run while the next
 batch is decided: batches still settle one after the other and in order, at most one is
 between steps 1 and 3 at a time; its `send_after` outputs are then delivered and its offsets
 committed in a chain of their own (in order, each batch's after the one before it), so that
 round trip overlaps the next batch's steps 1-3. A revocation, a tick or a stop waits for all
-of it. The processor keeps what
-the unsettled batch changed readable (cached) until it settles. A crash replays from the
-last commit as before; the next batch's outputs may then be made twice, never lost.
+of it. The processor keeps what the unsettled batch changed readable (cached) until it
+settles. A crash replays from the last commit as before; the next batch's outputs may then
+be made twice, never lost.
 """
 from __future__ import annotations
 
@@ -393,14 +395,14 @@ class StateWorker:
         the next batch's steps 1-3 need not wait for that round trip). A failure of either is
         raised here, and stops the worker."""
         task, self._settling = self._settling, None
+        if task is None:
+            return
+        after, offsets = await task  # on a failure `close` still finds the chain in `_delivering`
         delivering = self._delivering
         if delivering is not None and delivering.done():
-            self._delivering = None
             delivering.result()
             delivering = None
-        if task is not None:
-            after, offsets = await task
-            self._delivering = asyncio.create_task(self._deliver(delivering, after, offsets))
+        self._delivering = asyncio.create_task(self._deliver(delivering, after, offsets))
 
     async def _settled(self) -> None:
         """Wait for every unsettled batch: settled, delivered, committed (a failure is raised
