@@ -188,7 +188,7 @@ class Orchestrator:
                 self._subjects[key] = subject
                 touched[key] = subject.partition
             self.deadlines.track(subject.subject_id, subject.partition, subject.next_deadline())
-            await self._send_outcome(outcome, send, statuses_after=batch)
+            await self._send_outcome(outcome, send, batch)
         for key, partition in touched.items():
             self._keep(key, partition, self._subjects[key], batch)
         if len(self._subjects) > _CACHE:  # keep what the stores may not have yet
@@ -218,7 +218,7 @@ class Orchestrator:
             if outcome.changed:
                 kept = self._keep(key, partition, self._unannounced(key, partition, outcome), batch)
                 self.deadlines.track(subject_id, partition, kept.next_deadline())
-            await self._send_outcome(outcome, send, after=batch)
+            await self._send_outcome(outcome, send, batch, all_after=True)
         if now - min(self.pending.values(), default=now) > PENDING_MS:
             self.pending = {m: at for m, at in self.pending.items() if now - at < PENDING_MS}
         return batch
@@ -348,6 +348,10 @@ class Orchestrator:
         if saga is None:
             return
         self._reannounced.add(migration_id)
+        self._status_after(saga, batch)
+
+    def _status_after(self, saga: SagaState, batch: Batch) -> None:
+        """The saga's current status, to send once `batch`'s state is kept."""
         topic, key, value, headers = outbound(status_of(saga))
         batch.send_after(topic, key, value, headers, partition_of(key, self.partitions))
 
@@ -371,16 +375,14 @@ class Orchestrator:
         self.rejected += 1
         await sink.reject(Rejection.of_record(record, code, reason))
 
-    async def _send_outcome(self, outcome: Outcome, send: Send, after: Batch | None = None,
-                            statuses_after: Batch | None = None) -> None:
-        """Send what the saga decided; with `after`, all of it only once the state is kept; with
-        `statuses_after`, the status changes only (the commands now, see the module doc)."""
+    async def _send_outcome(self, outcome: Outcome, send: Send, batch: Batch, all_after: bool = False) -> None:
+        """Send what the saga decided: the status changes once `batch`'s state is kept, the
+        commands now (see the module doc), or with `all_after` (a deadline's) those too."""
         for command in outcome.commands:
             topic, key, value, headers = outbound(command)
             partition = partition_of(key, self.partitions)  # remembered there
-            later = after if after is not None else statuses_after if isinstance(command, PublishStatus) else None
-            if later is not None:
-                later.send_after(topic, key, value, headers, partition)
+            if all_after or isinstance(command, PublishStatus):
+                batch.send_after(topic, key, value, headers, partition)
             else:
                 await send(topic, key, value, headers, partition)
         self.commands += len(outcome.commands)
@@ -411,8 +413,7 @@ class Orchestrator:
         for migration_id in subject.unannounced:
             saga = subject.sagas.get(migration_id)
             if saga is not None:
-                topic, out_key, value, headers = outbound(status_of(saga))
-                batch.send_after(topic, out_key, value, headers, partition_of(out_key, self.partitions))
+                self._status_after(saga, batch)
         if subject.unannounced:
             self._announced[key] = partition
 

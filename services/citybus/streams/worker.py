@@ -414,7 +414,7 @@ class StateWorker:
 
     async def _settle_state(self, batch: Batch, outbox: Outbox | None, logged: dict[int, dict[str, int]],
                             offsets: dict[TopicPartition, int]) -> tuple[Outbox | None, dict[TopicPartition, int]]:
-        return await self._settle(batch, outbox, logged, deliver_after=False), offsets
+        return await self._keep_state(batch, outbox, logged), offsets
 
     async def _deliver(self, before: asyncio.Task[None] | None, after: Outbox | None,
                        offsets: dict[TopicPartition, int]) -> None:
@@ -433,11 +433,16 @@ class StateWorker:
         assert self.producer is not None
         return Outbox(self.producer)
 
-    async def _settle(self, batch: Batch, outbox: Outbox | None, logged: dict[int, dict[str, int]],
-                      deliver_after: bool = True) -> Outbox | None:
-        """Steps 1-3 of a batch (or a tick): outputs acknowledged, then the changelog, then the
-        stores; then the outputs to send after the state, delivered (or with `deliver_after`
-        False, handed to the producer: the outbox returned has them)."""
+    async def _settle(self, batch: Batch, outbox: Outbox | None, logged: dict[int, dict[str, int]]) -> None:
+        """Steps 1-3 of a batch (or a tick), then the outputs to send after the state delivered."""
+        after = await self._keep_state(batch, outbox, logged)
+        if after is not None:
+            await after.flush()
+
+    async def _keep_state(self, batch: Batch, outbox: Outbox | None,
+                          logged: dict[int, dict[str, int]]) -> Outbox | None:
+        """Steps 1-3: outputs acknowledged, then the changelog, then the stores; then the outputs
+        to send after the state handed to the producer (the outbox returned, to flush)."""
         delivered = await outbox.flush() if outbox is not None else []  # 1. every output is on the broker
         positions = await self._changelog(batch)  # 2. then the state
         for partition, topics in logged.items():
@@ -454,11 +459,8 @@ class StateWorker:
         after = self._outbox()
         for topic, key, value, headers, where in batch.after:
             await after.send(topic, key, value, headers, where)
-        if not deliver_after:
-            await after.submit()
-            return after
-        await after.flush()
-        return None
+        await after.submit()
+        return after
 
     async def _changelog(self, batch: Batch) -> dict[int, dict[str, int]]:
         changelog = self.config.changelog
