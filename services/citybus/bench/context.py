@@ -38,6 +38,7 @@ class BenchContext:
     children: Children = field(default_factory=Children)
     results: dict = field(default_factory=dict)
     published: int = 0  # contribution events on the city topics so far
+    broker_pids: tuple[int, ...] = ()  # the broker this run started (none when it uses another)
 
     @property
     def contribution_topics(self) -> list[str]:

@@ -9,8 +9,10 @@ the same broker at the same rate: an acks=all produce read back by a consumer.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -19,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from citybus.bench.aggregate import service_available
 from citybus.bench.broker import create_topics
 from citybus.bench.context import BenchContext
+from citybus.bench.procs import tree_cpu_s
 from citybus.bench.history import resident_of
 from citybus.codec import decode
 from citybus.kafka.local import free_port
@@ -73,11 +76,17 @@ class StatusWatch:
 
 
 class Load:
-    """POSTs migrations at a fixed rate and measures each one's time to its final status."""
+    """POSTs migrations at a fixed rate and measures each one's time to its final status.
 
-    def __init__(self, url: str, watch: StatusWatch) -> None:
+    `cpu`: name -> the CPU seconds a process has used so far; each step reports, per name, the
+    CPU it used per migration and the cores it kept busy, from the first request sent to the
+    last final status read (or the end of the drain). On a shared machine these say what the
+    latency is made of: every process of a migration's path shares the same cores."""
+
+    def __init__(self, url: str, watch: StatusWatch, cpu: Mapping[str, Callable[[], float]] | None = None) -> None:
         self.url = url
         self.watch = watch
+        self.cpu = dict(cpu or {})
         self.serial = 0
         self.sent_ids: list[str] = []
 
@@ -102,6 +111,7 @@ class Load:
                     errors += 1
 
             tasks = []
+            cpu_before = {name: used() for name, used in self.cpu.items()}
             started = time.perf_counter()
             for i in range(count):
                 delay = started + i / rate - time.perf_counter()
@@ -116,6 +126,7 @@ class Load:
             await asyncio.sleep(0.1)
         latencies, completed, other, unfinished = [], 0, 0, 0
         ended = time.perf_counter()
+        cpu = _cpu_use({name: used() - cpu_before[name] for name, used in self.cpu.items()}, count, ended - started)
         for migration_id, at in sent.items():
             final = self.watch.final.get(migration_id)
             if final is None:  # counted with the time it has waited so far: a lower bound
@@ -130,8 +141,18 @@ class Load:
         return {"rate_per_s": rate, "seconds": seconds, "requests": count, "achieved_send_rate_per_s": round(achieved, 1),
                 "completed": completed, "not_completed": other, "unfinished": unfinished,
                 "http_errors": errors, "p50_ms": round(_percentile(latencies, 0.5), 1), "p99_ms": round(p99, 1),
-                "latencies_are_lower_bounds": bool(unfinished),
+                "latencies_are_lower_bounds": bool(unfinished), **cpu,
                 "held": p99 < P99_LIMIT_MS and achieved >= 0.95 * rate and not errors and not other and not unfinished}
+
+
+def _cpu_use(used_s: Mapping[str, float], migrations: int, seconds: float) -> dict[str, Any]:
+    """CPU per migration (ms) and cores kept busy, per process and in all, over one step."""
+    if not used_s or migrations <= 0 or seconds <= 0:
+        return {}
+    per = {name: round(s * 1000 / migrations, 2) for name, s in used_s.items()}
+    cores = {name: round(s / seconds, 2) for name, s in used_s.items()}
+    return {"cpu_ms_per_migration": {**per, "all": round(sum(used_s.values()) * 1000 / migrations, 2)},
+            "cores_busy": {**cores, "all": round(sum(used_s.values()) / seconds, 2)}}
 
 
 async def _settle(load: "Load", watch: StatusWatch, timeout: float = 120.0) -> None:
@@ -204,6 +225,16 @@ async def _hop_baseline(bootstrap: str, rate: float, seconds: float) -> dict[str
         await consumer.stop()
 
 
+def _cpu_counters(ctx: BenchContext, orchestrator, cities) -> dict[str, Callable[[], float]]:  # noqa: ANN001
+    """Every process on a migration's path: the orchestrator, the simulated cities, the broker
+    (when this run started it) and this process (the load, the status reader)."""
+    counters = {"orchestrator": lambda: tree_cpu_s(orchestrator.proc.pid), "cities": lambda: tree_cpu_s(cities.proc.pid)}
+    if ctx.broker_pids:
+        counters["broker"] = lambda: sum(tree_cpu_s(pid) for pid in ctx.broker_pids)
+    counters["bench"] = time.process_time
+    return counters
+
+
 async def run_migration(ctx: BenchContext) -> None:
     if not (service_available("migration") and service_available("city")):
         ctx.results["migration"] = {"skipped": "`citybus serve migration` / `serve city` have not landed"}
@@ -211,7 +242,7 @@ async def run_migration(ctx: BenchContext) -> None:
     conf = ctx.config
     env = ctx.env(ctx.home / "migration-data")
     env.pop("CITYBUS_WORKING_DAY", None)  # real working days: with instant replies no deadline is reached
-    ctx.children.start("cities", ["serve", "city", "--all", "--latency", "0"], env, ctx.logs)
+    cities = ctx.children.start("cities", ["serve", "city", "--all", "--latency", "0"], env, ctx.logs)
     port = free_port()
     orchestrator = ctx.children.start("migration", ["serve", "migration", "--web-port", str(port)], env, ctx.logs, port)
     await orchestrator.wait_ready(timeout=180)
@@ -219,7 +250,7 @@ async def run_migration(ctx: BenchContext) -> None:
     await watch.start()
     try:
         await _until_accepting(orchestrator.url)
-        load = Load(orchestrator.url, watch)
+        load = Load(orchestrator.url, watch, _cpu_counters(ctx, orchestrator, cities))
         warm = await load.hold(10, 5, drain_s=60)  # joins, topic metadata, first sagas: not measured
         if warm["completed"] == 0:
             raise RuntimeError(f"no migration completed while warming up: {warm}\n{orchestrator.tail()}")
@@ -270,6 +301,9 @@ async def run_migration(ctx: BenchContext) -> None:
         "migration_max_rate_per_s": good if good is not None else {"skipped": f"not even {bad}/s was held"},
         "max_rate_is_lower_bound": bad is None,
         "max_rate_first_not_held_per_s": bad,
+        # every process of a migration's path at the steady rate, against the machine's cores
+        "migration_cores_busy": steady.get("cores_busy", {}).get("all"),
+        "machine_cores": os.cpu_count(),
         "migration_baseline_p50_ms": hop["p50_ms"],
         "migration_baseline_p99_ms": hop["p99_ms"],
         "baseline": hop,
@@ -284,5 +318,7 @@ async def run_migration(ctx: BenchContext) -> None:
                "all cities simulated in one process with zero latency and zero failure rates; latency = POST sent "
                "to COMPLETED read from bus.migration.status by the bench; held = p99 < 1 s, every request "
                "COMPLETED, sender within 5% of the rate; search doubles from 5/s, then bisects once; a steady rate held "
-               "above where the search stopped counts, and twice it is then tried once",
+               "above where the search stopped counts, and twice it is then tried once; each step's CPU per "
+               "migration and cores busy per process (orchestrator, cities, broker, this bench) are over the step, "
+               "first request to last final status",
     }

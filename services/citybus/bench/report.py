@@ -83,6 +83,7 @@ _ROWS = (  # (section, figure, baseline, what)
     ("migration", "migration_p50_ms", "migration_baseline_p50_ms", "ms"),
     ("migration", "migration_p99_ms", "migration_baseline_p99_ms", "ms"),
     ("migration", "migration_max_rate_per_s", "migration_rate_per_s", "/s"),
+    ("migration", "migration_cores_busy", "machine_cores", "cores"),
 )
 
 

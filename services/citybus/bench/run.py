@@ -71,7 +71,7 @@ async def run_bench(config: BenchConfig, out: Path, command: str) -> dict:
         console.print("starting a single-node Kafka (KRaft) ...")
         info = await asyncio.to_thread(kafka.up)  # up() runs its own event loop
         await apply_topics(info.bootstrap, _catalog())
-        ctx = BenchContext(config, info.bootstrap, home)
+        ctx = BenchContext(config, info.bootstrap, home, broker_pids=tuple(info.pids))
         benches = _benches()
         for name in config.only:
             console.print(f"[bold]{name}[/] ...")

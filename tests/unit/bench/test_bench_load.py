@@ -36,10 +36,10 @@ def _orchestrator(watch: Watch, *, failed: set[str] = frozenset(), refused: set[
     return app
 
 
-async def _hold(drain_s: float = 0.5, **outcomes: set[str]) -> dict:
+async def _hold(drain_s: float = 0.5, cpu: dict | None = None, **outcomes: set[str]) -> dict:
     watch = Watch()
     async with TestServer(_orchestrator(watch, **outcomes)) as server:
-        load = Load(str(server.make_url("")).rstrip("/"), watch)  # type: ignore[arg-type]
+        load = Load(str(server.make_url("")).rstrip("/"), watch, cpu)  # type: ignore[arg-type]
         return await load.hold(rate=100, seconds=0.2, drain_s=drain_s)
 
 
@@ -74,6 +74,25 @@ async def test_a_rate_whose_p99_is_over_a_second_is_not_held():
     step = await _hold(drain_s=3, late={"bench-100-2"})  # 1 of 20: the p99 is that one
     assert (step["completed"], step["unfinished"]) == (20, 0)
     assert step["p99_ms"] >= 1000 and not step["held"]
+
+
+async def test_each_process_cpu_is_reported_per_migration_and_as_cores_busy():
+    readings = {"orchestrator": iter([10.0, 10.1]), "cities": iter([3.0, 3.04])}  # before, after the step
+    started = time.perf_counter()
+    step = await _hold(cpu={name: (lambda it=it: next(it)) for name, it in readings.items()})
+    elapsed = time.perf_counter() - started
+    assert step["cpu_ms_per_migration"] == {"orchestrator": 5.0, "cities": 2.0, "all": 7.0}  # 0.1 s, 0.04 s / 20
+    cores = step["cores_busy"]
+    assert set(cores) == {"orchestrator", "cities", "all"}
+    # over the step's own time, from the first request (sent over 0.19 s) to the last final status
+    assert 0.1 / elapsed - 0.01 <= cores["orchestrator"] <= 0.1 / 0.19 + 0.01
+    assert abs(cores["cities"] - cores["orchestrator"] * 0.4) <= 0.01
+    assert abs(cores["all"] - cores["orchestrator"] * 1.4) <= 0.01
+
+
+async def test_without_cpu_counters_a_step_reports_no_cpu():
+    step = await _hold()
+    assert "cpu_ms_per_migration" not in step and "cores_busy" not in step
 
 
 def test_percentiles_are_nearest_rank():
