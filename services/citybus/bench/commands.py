@@ -19,6 +19,10 @@ def bench_command(
     only: str = typer.Option("publish,aggregate,recovery,migration", help="comma-separated benchmarks to run"),
     quick: bool = typer.Option(False, help="a 2-3 minute run: fewer events, short migration holds"),
     migration_hold: float = typer.Option(None, help="seconds each migration rate is held [full 60; quick 8]"),
+    migration_from: float = typer.Option(5.0, help="the first migration rate (per second) the search holds; it "
+                                                   "doubles from there"),
+    migration_steps: int = typer.Option(None, help="the most rates the migration search holds before the steady "
+                                                   "one [full 6; quick 5]"),
     out: Path = typer.Option(Path("bench/results.json"), help="where the results go"),
     quix_python: Path = typer.Option(None, help="python of the quixstreams virtualenv "
                                                 "[.citybus/bench/quix-venv/bin/python]"),
@@ -32,13 +36,16 @@ def bench_command(
     unknown = [name for name in chosen if name not in BENCHES]
     if unknown:
         raise ConfigurationError(f"--only: unknown benchmark(s) {unknown}; choose from {', '.join(BENCHES)}")
+    if migration_from <= 0 or (migration_steps is not None and migration_steps < 0):
+        raise ConfigurationError("--migration-from must be above 0 and --migration-steps at least 0")
     config = BenchConfig(
         persons=persons or (20_000 if quick else 100_000),
         events=events or (200_000 if quick else 1_000_000),
         only=tuple(name for name in BENCHES if name in chosen),
         quick=quick,
         migration_hold_s=migration_hold or (8.0 if quick else 60.0),
-        migration_max_steps=5 if quick else 6,
+        migration_max_steps=migration_steps if migration_steps is not None else (5 if quick else 6),
+        migration_search_from=migration_from,
         migration_drain_s=20.0 if quick else 60.0,
         verify_sample=100 if quick else 300,
         quix_python=quix_python or REPO_ROOT / QUIX_PYTHON,

@@ -24,6 +24,7 @@ class BenchConfig:
     migration_rate: float = 200.0
     migration_hold_s: float = 60.0
     migration_max_steps: int = 4
+    migration_search_from: float = 5.0  # the search's first rate, doubled at each step
     migration_drain_s: float = 60.0
     verify_sample: int = 300
     quix_python: Path | None = None

@@ -33,7 +33,6 @@ STATUS_RECORD = "citybus.migration.MigrationStatusChanged"
 HOP_TOPIC = "bench.migration-hop"
 P99_LIMIT_MS = 1000.0
 _FINAL = {"COMPLETED", "PARTIAL", "FAILED", "REJECTED"}
-_SEARCH_FROM = 5
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -260,7 +259,7 @@ async def run_migration(ctx: BenchContext) -> None:
         steps: list[dict[str, Any]] = []
         good: float | None = None  # the highest rate held, the lowest not held (per second)
         bad: float | None = None
-        rate: float = _SEARCH_FROM
+        rate: float = conf.migration_search_from
         while len(steps) < conf.migration_max_steps:
             step = await load.hold(rate, conf.migration_hold_s, drain_s=conf.migration_drain_s)
             steps.append(step)
@@ -317,7 +316,8 @@ async def run_migration(ctx: BenchContext) -> None:
         "how": "PERSON migrations 440300 -> 442000, every scope (4 scopes x 3 steps), one orchestrator worker, "
                "all cities simulated in one process with zero latency and zero failure rates; latency = POST sent "
                "to COMPLETED read from bus.migration.status by the bench; held = p99 < 1 s, every request "
-               "COMPLETED, sender within 5% of the rate; search doubles from 5/s, then bisects once; a steady rate held "
+               "COMPLETED, sender within 5% of the rate; search doubles from "
+               f"{conf.migration_search_from:g}/s for at most {conf.migration_max_steps} steps, then bisects once; a steady rate held "
                "above where the search stopped counts, and twice it is then tried once; each step's CPU per "
                "migration and cores busy per process (orchestrator, cities, broker, this bench) are over the step, "
                "first request to last final status",
