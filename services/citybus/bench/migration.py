@@ -78,8 +78,8 @@ class Load:
     """POSTs migrations at a fixed rate and measures each one's time to its final status.
 
     `cpu`: name -> the CPU seconds a process has used so far; each step reports, per name, the
-    CPU it used per migration and the cores it kept busy, from the first request sent to the
-    last final status read (or the end of the drain). On a shared machine these say what the
+    CPU it used per migration and the cores it kept busy, from the first request sent until every
+    final status is read (polled every 0.1 s) or the drain ends. On a shared machine these say what the
     latency is made of: every process of a migration's path shares the same cores."""
 
     def __init__(self, url: str, watch: StatusWatch, cpu: Mapping[str, Callable[[], float]] | None = None) -> None:
@@ -320,5 +320,5 @@ async def run_migration(ctx: BenchContext) -> None:
                f"{conf.migration_search_from:g}/s for at most {conf.migration_max_steps} steps, then bisects once; a steady rate held "
                "above where the search stopped counts, and twice it is then tried once; each step's CPU per "
                "migration and cores busy per process (orchestrator, cities, broker, this bench) are over the step, "
-               "first request to last final status",
+               "first request until every final status is read (polled every 0.1 s) or the drain ends",
     }

@@ -3,20 +3,16 @@ many rates it holds (a steady rate measured right after one warm step, as in ben
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 
 import citybus.bench.run as bench_run
 from citybus.cli import main
-from citybus.settings import settings
 
 
 @pytest.fixture
-def taken(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list:
+def taken(monkeypatch: pytest.MonkeyPatch) -> list:
     """The BenchConfig each `citybus bench` hands to the run (which is not started)."""
-    monkeypatch.setenv("CITYBUS_DATA_DIR", str(tmp_path / "data"))
-    settings.cache_clear()
     configs: list = []
 
     async def run_bench(config, out, command):  # noqa: ANN001, ANN202
@@ -24,8 +20,7 @@ def taken(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list:
         return {"verified": True}
 
     monkeypatch.setattr(bench_run, "run_bench", run_bench)
-    yield configs
-    settings.cache_clear()
+    return configs
 
 
 def _bench(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
