@@ -137,8 +137,7 @@ class Aggregator:
                 return Rejection.of_record(record, "UNDECODABLE",
                                            f"{ORIGIN_HEADER} header: missing or not topic/partition/offset/timestamp")
             record = origin
-        outcome = self.intake.check(record.topic, record.partition, record.offset, record.key, record.value,
-                                    record.headers or ())
+        outcome = self.intake.check_record(record)
         if isinstance(outcome, Rejection):
             return outcome
         if forwarded and type(outcome.value) not in (ContributionRecord, RetirementRequest):

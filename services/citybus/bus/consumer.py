@@ -113,8 +113,7 @@ class GuardedConsumer:
         await self.commits.done(offsets)
 
     async def _one(self, message) -> None:  # noqa: ANN001 - aiokafka ConsumerRecord
-        outcome = self.intake.check(message.topic, message.partition, message.offset, message.key,
-                                    message.value, message.headers)
+        outcome = self.intake.check_record(message)
         if isinstance(outcome, Rejection):
             await self.deadletters.reject(outcome)
             self.rejected += 1

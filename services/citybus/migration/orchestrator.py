@@ -261,8 +261,7 @@ class Orchestrator:
             await self._reject(sink, record, "UNDECODABLE", f"{ORIGIN_HEADER} header: missing or not "
                                                             "topic/partition/offset/timestamp")
             return None
-        checked = self.intake.check(origin.topic, origin.partition, origin.offset, origin.key, origin.value,
-                                    origin.headers or ())
+        checked = self.intake.check_record(origin)
         if isinstance(checked, Rejection):
             self.rejected += 1
             await sink.reject(checked)

@@ -74,6 +74,7 @@ from aiokafka.structs import ConsumerRecord
 from citybus.errors import CitybusError
 from citybus.kafka.closing import configured_stop_timeout, finish_within, stop_consumer, stop_producer
 from citybus.kafka.commits import COMMIT_INTERVAL_S, PacedCommits
+from citybus.kafka.fetching import lighten
 from citybus.kafka.outbox import Outbox
 from citybus.kafka.purge import PURGE_INTERVAL_S, HopPurger
 from citybus.streams.assignor import Owners, routing_assignor
@@ -195,6 +196,7 @@ class StateWorker:
             fetch_max_wait_ms=self.config.poll_ms if self.config.fetch_max_wait_ms is None
             else self.config.fetch_max_wait_ms)
         await self.consumer.start()
+        lighten(self.consumer)  # before it subscribes: every fetch makes light records
         self.consumer.subscribe(self.config.topics, listener=_Listener(self))
 
     @property
