@@ -7,6 +7,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from citybus.errors import BrokerError
+from citybus.kafka.fetching import lighten
 from citybus.streams.store import Stores
 
 __all__ = ["check_not_ahead", "read_outputs", "restore_changelog"]
@@ -22,6 +23,7 @@ async def restore_changelog(bootstrap: str, changelog: str, stores: Stores, part
                               auto_offset_reset="earliest", fetch_max_bytes=64 * 1024 * 1024,
                               max_partition_fetch_bytes=16 * 1024 * 1024)
     await reader.start()
+    lighten(reader)
     try:
         tps = [TopicPartition(changelog, p) for p in partitions]
         reader.assign(tps)
@@ -81,6 +83,7 @@ async def read_outputs(bootstrap: str, topics: Iterable[str], stores: Stores, pa
         return {}
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
     await reader.start()
+    lighten(reader)
     try:
         reader.assign(tps)
         ends = await reader.end_offsets(tps)

@@ -138,7 +138,7 @@ def test_replace_and_equality_work_as_on_a_consumer_record():
 
 
 def test_the_installed_aiokafka_has_what_the_light_fetcher_relies_on():
-    assert check_internals() == []
+    assert check_internals() == ()
 
 
 async def test_a_consumer_not_started_is_left_as_it_is(caplog):
