@@ -27,6 +27,7 @@ from citybus.bus.deadletter import DeadLetterSink, Rejection
 from citybus.bus.intake import Accepted, Intake
 from citybus.kafka.closing import configured_stop_timeout, finish_within, stop_consumer
 from citybus.kafka.commits import COMMIT_INTERVAL_S, PacedCommits
+from citybus.kafka.fetching import lighten
 
 __all__ = ["GuardedConsumer", "Handler", "Send"]
 
@@ -64,6 +65,7 @@ class GuardedConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.consumer.start()
+        lighten(self.consumer)  # headers read only for a dead letter (Intake.check_record)
         self.consumer.subscribe(self.topics, listener=_Revocations(self))
         try:
             if not await finish_within(self._until(stop), stop, self.stop_timeout_s):

@@ -154,6 +154,9 @@ async def test_bad_bytes_go_to_the_deadletters_and_good_events_around_them_count
         assert found["reason_code"] == event.reason_code, (found["reason_code"], found["reason"])
         assert found["service"] == "aggregation" and found["reason"]
         assert found["key"] == event.key.encode()
+        # the original headers, read back from the fetched batch only for a dead letter
+        assert (found["headers"]["ce_source"], found["headers"]["ce_type"]) == (
+            f"/cities/{event.city}/simulator", event.full_name), found["headers"]
     await check_http([worker.url], expected)
     assert worker.proc.poll() is None
 
