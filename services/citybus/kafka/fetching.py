@@ -228,6 +228,10 @@ class _LightFetcher(_fetcher.Fetcher):
                 continue
             result._partition_records = LightRecords(tp, MemoryRecords(fetched[1]), fetched[1], fetched[0],
                                                      records._check_crcs)
+            # aiokafka's unstarted generator holds its PartitionRecords (and so the fetched bytes) in a
+            # reference cycle: broken here, the bytes go with the light records, not at the next
+            # collection (the services collect rarely: 300 MB more at peak in the benchmark)
+            records._records_iterator = None
 
 
 # what of aiokafka's fetcher this relies on: class -> attributes (methods, or set on self)
